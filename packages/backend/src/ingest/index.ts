@@ -1,0 +1,2 @@
+export * from "./incoming-event";
+export * from "./ingest-events";

@@ -1,0 +1,237 @@
+import {
+  applyPropertyOps,
+  planIdentities,
+  traitsToOps,
+  type CardRef,
+  type IdentitySnapshot,
+  type PropertyMeta,
+  type PropertyOp,
+} from "@nurture/core";
+import type { DB, Db } from "@nurture/db";
+import { sql, type Transaction } from "kysely";
+import { AppError } from "../errors";
+import type { IncomingEvent } from "./incoming-event";
+import { mergeUsers } from "./merge-users";
+
+export interface IngestResult {
+  /** Events stored now; the rest were already stored (same messageId). */
+  stored: number;
+  duplicates: number;
+  /** Internal ids of the cards that received events, for the downstream pipeline. */
+  userIds: number[];
+}
+
+type Trx = Transaction<DB>;
+
+/**
+ * Stores a batch in one transaction: resolves identities, inserts events idempotently by
+ * (project, messageId), updates per-event statistics and the cards' properties. When it returns,
+ * everything is committed; nothing of a failed batch is applied.
+ */
+export async function ingestEvents(db: Db, projectId: string, events: readonly IncomingEvent[]): Promise<IngestResult> {
+  if (events.length === 0) return { stored: 0, duplicates: 0, userIds: [] };
+  return db.transaction().execute(async (trx) => {
+    await lockIdentities(trx, projectId, events);
+    const snapshot = await loadSnapshot(trx, projectId, events);
+    const plan = planIdentities(events, snapshot);
+
+    const createdIds = await createUsers(trx, projectId, plan.created, events);
+    const idOf = (ref: CardRef) => ("existing" in ref ? ref.existing : createdIds[ref.created]!);
+
+    for (const r of plan.renamed) {
+      await trx.updateTable("users").set({ user_id: r.userId, updated_at: new Date() }).where("id", "=", r.id).execute();
+    }
+    for (const m of plan.merges) await mergeUsers(trx, projectId, m.from, m.into);
+    if (plan.links.length > 0) {
+      await trx
+        .insertInto("anonymous_ids")
+        .values(plan.links.map((l) => ({ project_id: projectId, anonymous_id: l.anonymousId, user_id: idOf(l.card) })))
+        .onConflict((oc) => oc.columns(["project_id", "anonymous_id"]).doUpdateSet((eb) => ({ user_id: eb.ref("excluded.user_id") })))
+        .execute();
+    }
+
+    const userIdPerEvent = plan.messageCards.map(idOf);
+    const inserted = await insertEvents(trx, projectId, events, userIdPerEvent);
+    await applyProfileChanges(trx, events, userIdPerEvent, inserted);
+    await touchUsers(trx, events, userIdPerEvent, inserted);
+
+    return {
+      stored: inserted.size,
+      duplicates: events.length - inserted.size,
+      userIds: [...new Set(userIdPerEvent)],
+    };
+  });
+}
+
+/**
+ * Serializes concurrent batches that touch the same identities (a visitor's events arriving on two
+ * connections), so two cards are never created for one person. Sorted to avoid deadlocks.
+ */
+async function lockIdentities(trx: Trx, projectId: string, events: readonly IncomingEvent[]): Promise<void> {
+  const keys = new Set<string>();
+  for (const e of events) {
+    if (e.userId !== undefined) keys.add(`u:${e.userId}`);
+    if (e.anonymousId !== undefined) keys.add(`a:${e.anonymousId}`);
+    if (e.previousId !== undefined) {
+      keys.add(`u:${e.previousId}`);
+      keys.add(`a:${e.previousId}`);
+    }
+  }
+  await sql`SELECT pg_advisory_xact_lock(k) FROM (
+      SELECT DISTINCT hashtextextended(${projectId} || ':' || key, 0) AS k FROM unnest(${[...keys]}::text[]) AS key
+    ) AS keys ORDER BY k`.execute(trx);
+}
+
+async function loadSnapshot(trx: Trx, projectId: string, events: readonly IncomingEvent[]): Promise<IdentitySnapshot> {
+  const userIds = new Set<string>();
+  const anonymousIds = new Set<string>();
+  for (const e of events) {
+    if (e.userId !== undefined) userIds.add(e.userId);
+    if (e.anonymousId !== undefined) anonymousIds.add(e.anonymousId);
+    if (e.previousId !== undefined) {
+      userIds.add(e.previousId);
+      anonymousIds.add(e.previousId);
+    }
+  }
+  const [known, anonymous] = await Promise.all([
+    userIds.size === 0
+      ? []
+      : trx.selectFrom("users").select(["id", "user_id"]).where("project_id", "=", projectId).where("user_id", "in", [...userIds]).execute(),
+    anonymousIds.size === 0
+      ? []
+      : trx
+          .selectFrom("anonymous_ids as a")
+          .innerJoin("users as u", "u.id", "a.user_id")
+          .select(["a.anonymous_id", "u.id", "u.user_id"])
+          .where("a.project_id", "=", projectId)
+          .where("a.anonymous_id", "in", [...anonymousIds])
+          .execute(),
+  ]);
+  return {
+    byUserId: new Map(known.map((u) => [u.user_id!, { id: u.id, userId: u.user_id }])),
+    byAnonymousId: new Map(anonymous.map((a) => [a.anonymous_id, { id: a.id, userId: a.user_id }])),
+  };
+}
+
+async function createUsers(
+  trx: Trx,
+  projectId: string,
+  created: { userId: string | null }[],
+  events: readonly IncomingEvent[],
+): Promise<number[]> {
+  if (created.length === 0) return [];
+  const first = events.reduce((min, e) => (e.occurredAt < min ? e.occurredAt : min), events[0]!.occurredAt);
+  const rows = await trx
+    .insertInto("users")
+    .values(created.map((c) => ({ project_id: projectId, user_id: c.userId, first_seen_at: first, last_seen_at: first })))
+    .returning("id")
+    .execute();
+  // Multi-row INSERT … RETURNING yields rows in VALUES order.
+  return rows.map((r) => r.id);
+}
+
+async function insertEvents(
+  trx: Trx,
+  projectId: string,
+  events: readonly IncomingEvent[],
+  userIdPerEvent: number[],
+): Promise<Set<number>> {
+  const rows = await sql<{ idx: number }>`
+    WITH input AS (
+      SELECT * FROM unnest(
+        ${events.map((_, i) => i)}::int[], ${userIdPerEvent}::bigint[], ${events.map((e) => e.messageId)}::text[],
+        ${events.map((e) => e.type)}::text[], ${events.map((e) => e.name)}::text[],
+        ${events.map((e) => JSON.stringify(e.properties))}::jsonb[], ${events.map((e) => JSON.stringify(e.context))}::jsonb[],
+        ${events.map((e) => e.occurredAt.toISOString())}::timestamptz[]
+      ) AS t(idx, user_id, message_id, type, name, properties, context, occurred_at)
+    ),
+    inserted AS (
+      INSERT INTO events (project_id, user_id, message_id, type, name, properties, context, occurred_at)
+      SELECT ${projectId}::uuid, user_id, message_id, type, name, properties, context, occurred_at FROM input ORDER BY idx
+      ON CONFLICT (project_id, message_id) DO NOTHING
+      RETURNING user_id, message_id, name, occurred_at
+    ),
+    stats AS (
+      INSERT INTO event_stats AS s (project_id, user_id, event_name, count, first_at, last_at)
+      SELECT ${projectId}::uuid, user_id, name, count(*), min(occurred_at), max(occurred_at) FROM inserted GROUP BY user_id, name
+      ON CONFLICT (user_id, event_name) DO UPDATE SET
+        count = s.count + excluded.count,
+        first_at = least(s.first_at, excluded.first_at),
+        last_at = greatest(s.last_at, excluded.last_at)
+    )
+    SELECT min(input.idx) AS idx FROM inserted JOIN input USING (message_id) GROUP BY message_id
+  `.execute(trx);
+  return new Set(rows.rows.map((r) => r.idx));
+}
+
+/** Identify traits and property operations, applied only for messages stored now (a retry changes nothing). */
+async function applyProfileChanges(
+  trx: Trx,
+  events: readonly IncomingEvent[],
+  userIdPerEvent: number[],
+  inserted: Set<number>,
+): Promise<void> {
+  const opsByUser = new Map<number, { ops: PropertyOp[]; at: Date }[]>();
+  events.forEach((e, i) => {
+    if (!inserted.has(i)) return;
+    const ops = [...(e.traits ? traitsToOps(e.traits) : []), ...(e.ops ?? [])];
+    if (ops.length === 0) return;
+    const list = opsByUser.get(userIdPerEvent[i]!) ?? [];
+    list.push({ ops, at: e.occurredAt });
+    opsByUser.set(userIdPerEvent[i]!, list);
+  });
+  if (opsByUser.size === 0) return;
+  const users = await trx
+    .selectFrom("users")
+    .select(["id", "properties", "property_meta"])
+    .where("id", "in", [...opsByUser.keys()])
+    .forUpdate()
+    .execute();
+  const updates: { id: number; properties: string; meta: string }[] = [];
+  for (const user of users) {
+    let state = { properties: user.properties, meta: user.property_meta as PropertyMeta };
+    for (const [index, change] of (opsByUser.get(user.id) ?? []).entries()) {
+      try {
+        const next = applyPropertyOps(state.properties, state.meta, change.ops, change.at);
+        state = { properties: next.properties, meta: next.meta };
+      } catch (err) {
+        if (err instanceof Error && err.name === "PropertyOpError") {
+          throw new AppError("unprocessable", err.message, [{ path: `ops.${index}`, message: err.message }]);
+        }
+        throw err;
+      }
+    }
+    updates.push({ id: user.id, properties: JSON.stringify(state.properties), meta: JSON.stringify(state.meta) });
+  }
+  await sql`
+    UPDATE users SET properties = v.properties, property_meta = v.meta, updated_at = now()
+    FROM unnest(${updates.map((u) => u.id)}::bigint[], ${updates.map((u) => u.properties)}::jsonb[], ${updates.map((u) => u.meta)}::jsonb[])
+      AS v(id, properties, meta)
+    WHERE users.id = v.id
+  `.execute(trx);
+}
+
+async function touchUsers(trx: Trx, events: readonly IncomingEvent[], userIdPerEvent: number[], inserted: Set<number>): Promise<void> {
+  const span = new Map<number, { first: Date; last: Date }>();
+  events.forEach((e, i) => {
+    if (!inserted.has(i)) return;
+    const id = userIdPerEvent[i]!;
+    const s = span.get(id);
+    if (!s) span.set(id, { first: e.occurredAt, last: e.occurredAt });
+    else {
+      if (e.occurredAt < s.first) s.first = e.occurredAt;
+      if (e.occurredAt > s.last) s.last = e.occurredAt;
+    }
+  });
+  if (span.size === 0) return;
+  const ids = [...span.keys()];
+  await sql`
+    UPDATE users SET
+      first_seen_at = least(users.first_seen_at, v.first_at),
+      last_seen_at = greatest(users.last_seen_at, v.last_at)
+    FROM unnest(${ids}::bigint[], ${ids.map((id) => span.get(id)!.first.toISOString())}::timestamptz[],
+                ${ids.map((id) => span.get(id)!.last.toISOString())}::timestamptz[]) AS v(id, first_at, last_at)
+    WHERE users.id = v.id
+  `.execute(trx);
+}
+

@@ -1,0 +1,5 @@
+export * from "./pipeline.types";
+export * from "./process-user";
+export * from "./scheduling";
+export * from "./sweeper";
+export { loadCard, type CardSectionLoader } from "./card-loader";

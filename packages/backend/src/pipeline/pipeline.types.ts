@@ -1,0 +1,32 @@
+import type { UserCard } from "@nurture/core";
+import type { DB, EventRow, ProjectRow, UserRow } from "@nurture/db";
+import type { Transaction } from "kysely";
+import type { Logger } from "pino";
+
+export interface EmittedEvent {
+  name: string;
+  properties: Record<string, unknown>;
+  occurredAt: Date;
+}
+
+/** What one run of the rule engine for one user sees; see processors.ts for the order. */
+export interface PipelineContext {
+  trx: Transaction<DB>;
+  project: ProjectRow;
+  user: UserRow;
+  /** Mutable: a processor updates the fields it owns so the processors after it see them. */
+  card: UserCard;
+  /** Newly processed events in time order; empty on a pure time tick. */
+  events: EventRow[];
+  /** System events emitted earlier in this run (stored on the timeline after the processors). */
+  emitted: EmittedEvent[];
+  now: Date;
+  emit(name: string, properties: Record<string, unknown>): void;
+  /** Asks for another run at `at` (time-relative rules); the earliest request wins. */
+  scheduleAt(at: Date): void;
+  /** Runs after the transaction commits, e.g. to enqueue a delivery job. */
+  afterCommit(fn: () => Promise<void>): void;
+  log: Logger;
+}
+
+export type Processor = (ctx: PipelineContext) => Promise<void>;

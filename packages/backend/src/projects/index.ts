@@ -1,0 +1,2 @@
+export * from "./projects.repository";
+export { hashSecretKey } from "./project-keys";

@@ -1,0 +1,2 @@
+export * from "./job-catalog";
+export * from "./queues";

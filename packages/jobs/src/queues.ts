@@ -1,0 +1,65 @@
+import { Queue, type ConnectionOptions, type JobsOptions } from "bullmq";
+import { Redis } from "ioredis";
+import { jobCatalog, QUEUE_NAMES, type JobPayload, type QueueName } from "./job-catalog";
+
+export interface QueueSettings {
+  redisUrl: string;
+  /** Key prefix; tests use a unique one per file. */
+  prefix: string;
+}
+
+/**
+ * BullMQ needs `maxRetriesPerRequest: null` on worker connections; producers keep a bound so an
+ * API request never hangs on a dead Redis (ingestion has already committed and does not need it).
+ */
+export function createRedis(url: string, role: "producer" | "worker"): Redis {
+  const redis = new Redis(url, {
+    maxRetriesPerRequest: role === "worker" ? null : 1,
+    enableOfflineQueue: role === "worker",
+    retryStrategy: (times) => Math.min(times * 200, 2_000),
+    lazyConnect: false,
+  });
+  // Connection errors are retried by ioredis; readiness is reported by /health, not by crashing.
+  redis.on("error", () => {});
+  return redis;
+}
+
+export const defaultJobOptions: JobsOptions = {
+  attempts: 8,
+  backoff: { type: "exponential", delay: 1_000 },
+  // Completed ids are kept for an hour so a re-enqueue of the same deterministic jobId is a no-op.
+  removeOnComplete: { age: 3_600, count: 50_000 },
+  removeOnFail: { age: 7 * 24 * 3_600 },
+};
+
+export interface Queues {
+  add<Q extends QueueName>(queue: Q, payload: JobPayload<Q>, options?: JobsOptions): Promise<void>;
+  get(queue: QueueName): Queue;
+  close(): Promise<void>;
+}
+
+export function createQueues(settings: QueueSettings, connection?: Redis): Queues {
+  const redis = connection ?? createRedis(settings.redisUrl, "producer");
+  const queues = new Map<QueueName, Queue>(
+    QUEUE_NAMES.map((name) => [
+      name,
+      new Queue(name, { connection: redis as ConnectionOptions, prefix: settings.prefix, defaultJobOptions }),
+    ]),
+  );
+  const get = (name: QueueName) => {
+    const queue = queues.get(name);
+    if (!queue) throw new Error(`unknown queue ${name}`);
+    return queue;
+  };
+  return {
+    get,
+    async add(queue, payload, options) {
+      const data = jobCatalog[queue].parse(payload);
+      await get(queue).add(queue, data, options);
+    },
+    async close() {
+      await Promise.all([...queues.values()].map((q) => q.close()));
+      if (!connection) redis.disconnect();
+    },
+  };
+}

@@ -1,0 +1,17 @@
+import type { Config } from "@nurture/config";
+import type { Db } from "@nurture/db";
+import type { Queues } from "@nurture/jobs";
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+
+/** Everything the API needs, built by the caller (main or a test) and passed in. */
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  queues: Queues;
+  /** Used for readiness checks. */
+  redis: Redis;
+  log: Logger;
+  /** Injectable clock for features that compare with "now". */
+  now: () => Date;
+}

@@ -1,0 +1,156 @@
+import { createHarness, type Harness } from "@nurture/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+let h: Harness;
+beforeAll(async () => {
+  h = await createHarness();
+});
+afterAll(async () => h.close());
+
+const card = async (id: string) => (await h.admin({ method: "GET", url: `/v1/users/${encodeURIComponent(id)}` })).json();
+
+describe("tracking API (Segment-compatible)", () => {
+  it("stores a track call and keeps per-event statistics on the card", async () => {
+    const first = await h.track("/v1/track", { anonymousId: "anon-1", event: "viewed_product", properties: { sku: "A1" }, timestamp: "2026-01-01T10:00:00Z" });
+    expect(first.statusCode).toBe(200);
+    expect(first.json()).toMatchObject({ success: true, stored: 1 });
+    await h.track("/v1/track", { anonymousId: "anon-1", event: "viewed_product", timestamp: "2026-01-03T10:00:00Z" });
+
+    const user = await card("anon-1");
+    expect(user.userId).toBeNull();
+    expect(user.anonymousIds).toEqual(["anon-1"]);
+    expect(user.eventStats.viewed_product).toEqual({ count: 2, firstAt: "2026-01-01T10:00:00.000Z", lastAt: "2026-01-03T10:00:00.000Z" });
+  });
+
+  it("stores a retried batch once (idempotent by messageId)", async () => {
+    const batch = {
+      batch: [
+        { type: "track", messageId: "m-1", anonymousId: "anon-2", event: "signup_started" },
+        { type: "page", messageId: "m-2", anonymousId: "anon-2", name: "Pricing", properties: { path: "/pricing" } },
+      ],
+    };
+    expect((await h.track("/v1/batch", batch)).json()).toMatchObject({ stored: 2, duplicates: 0 });
+    expect((await h.track("/v1/batch", batch)).json()).toMatchObject({ stored: 0, duplicates: 2 });
+    const user = await card("anon-2");
+    expect(user.eventStats.signup_started.count).toBe(1);
+    expect(user.eventStats.$page.count).toBe(1);
+  });
+
+  it("corrects the client's clock skew from sentAt", async () => {
+    // The client's clock is 1 hour ahead: it says the event happened at 11:00 and was sent at 11:05.
+    const sentAt = new Date(Date.now() + 3_600_000);
+    const timestamp = new Date(sentAt.getTime() - 5 * 60_000);
+    await h.track("/v1/track", { anonymousId: "skewed", event: "clicked", timestamp: timestamp.toISOString(), sentAt: sentAt.toISOString() });
+    const at = new Date((await card("skewed")).eventStats.clicked.firstAt).getTime();
+    expect(Math.abs(at - (Date.now() - 5 * 60_000))).toBeLessThan(60_000);
+  });
+
+  it("joins the anonymous history to the known card on identify, and a second device too", async () => {
+    await h.track("/v1/track", { anonymousId: "laptop", event: "viewed_product" });
+    await h.track("/v1/identify", { anonymousId: "laptop", userId: "ann@example.com", traits: { name: "Ann", plan: "free" } });
+    await h.track("/v1/track", { anonymousId: "phone", event: "viewed_product" });
+    await h.track("/v1/track", { anonymousId: "phone", event: "added_to_cart" });
+    await h.track("/v1/identify", { anonymousId: "phone", userId: "ann@example.com", traits: { plan: "pro" } });
+
+    const user = await card("ann@example.com");
+    expect(user.anonymousIds.sort()).toEqual(["laptop", "phone"]);
+    expect(user.properties).toMatchObject({ name: "Ann", plan: "pro" });
+    expect(user.eventStats.viewed_product.count).toBe(2);
+    expect(user.eventStats.added_to_cart.count).toBe(1);
+    const timeline = (await h.admin({ method: "GET", url: "/v1/users/ann@example.com/events?limit=50" })).json();
+    expect(timeline.items.filter((e: { name: string }) => e.name === "viewed_product")).toHaveLength(2);
+    // The phone's card no longer exists on its own.
+    expect((await h.admin({ method: "GET", url: "/v1/users/phone?by=anonymousId" })).json().userId).toBe("ann@example.com");
+  });
+
+  it("never merges two known users", async () => {
+    await h.track("/v1/identify", { anonymousId: "shared-pc", userId: "bob" });
+    await h.track("/v1/identify", { anonymousId: "shared-pc", userId: "cat" });
+    expect((await card("bob")).userId).toBe("bob");
+    expect((await card("cat")).userId).toBe("cat");
+  });
+
+  it("accepts the write key in the body and rejects unknown keys with 401", async () => {
+    const res = await h.app.inject({ method: "POST", url: "/v1/track", payload: { writeKey: h.project.writeKey, anonymousId: "x", event: "e" } });
+    expect(res.statusCode).toBe(200);
+    const bad = await h.app.inject({ method: "POST", url: "/v1/track", payload: { writeKey: "wk_nope", anonymousId: "x", event: "e" } });
+    expect(bad.statusCode).toBe(401);
+    expect(bad.json().error.code).toBe("unauthorized");
+  });
+
+  it("rejects a batch with one bad message whole, naming the field", async () => {
+    const res = await h.track("/v1/batch", {
+      batch: [
+        { type: "track", anonymousId: "whole", event: "ok" },
+        { type: "track", anonymousId: "whole", event: "" },
+      ],
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.details[0].path).toBe("body.batch.1.event");
+    expect((await h.admin({ method: "GET", url: "/v1/users/whole" })).statusCode).toBe(404);
+  });
+
+  it("requires a user or anonymous id", async () => {
+    const res = await h.track("/v1/track", { event: "orphan" });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.details[0].path).toBe("body.userId");
+  });
+
+  it("answers 413 for oversized messages and bodies", async () => {
+    const big = "x".repeat(40 * 1024);
+    expect((await h.track("/v1/track", { anonymousId: "big", event: "e", properties: { big } })).statusCode).toBe(413);
+    const batch = { batch: [{ type: "track", anonymousId: "big", event: "e", properties: { big } }] };
+    const res = await h.track("/v1/batch", batch);
+    expect(res.statusCode).toBe(413);
+    expect(res.json().error.details[0].path).toBe("body.batch.0");
+  });
+
+  it("drops prototype-polluting trait keys", async () => {
+    const res = await h.app.inject({
+      method: "POST",
+      url: "/v1/identify",
+      headers: { "content-type": "application/json", authorization: `Basic ${Buffer.from(`${h.project.writeKey}:`).toString("base64")}` },
+      payload: '{"userId":"proto","traits":{"__proto__":{"admin":true},"constructor":{"prototype":{"x":1}},"ok":1}}',
+    });
+    expect(res.statusCode).toBe(200);
+    expect((await card("proto")).properties).toEqual({ ok: 1 });
+    expect(({} as Record<string, unknown>).admin).toBeUndefined();
+  });
+});
+
+describe("property operations API", () => {
+  it("applies operations in order and creates the user", async () => {
+    const res = await h.admin({
+      method: "POST",
+      url: "/v1/users/dana/props",
+      payload: {
+        ops: [
+          { op: "set", key: "name", value: "Dana" },
+          { op: "set_once", key: "source", value: "ads" },
+          { op: "set_once", key: "source", value: "seo" },
+          { op: "increment", key: "orders", value: 2 },
+          { op: "union", key: "tags", value: ["vip", "vip", "eu"] },
+        ],
+      },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().properties).toEqual({ name: "Dana", source: "ads", orders: 2, tags: ["vip", "eu"] });
+  });
+
+  it("applies nothing when one operation cannot apply", async () => {
+    await h.admin({ method: "POST", url: "/v1/users/eve/props", payload: { ops: [{ op: "set", key: "plan", value: "free" }] } });
+    const res = await h.admin({
+      method: "POST",
+      url: "/v1/users/eve/props",
+      payload: { ops: [{ op: "set", key: "name", value: "Eve" }, { op: "increment", key: "plan", value: 1 }] },
+    });
+    expect(res.statusCode).toBe(422);
+    expect((await card("eve")).properties).toEqual({ plan: "free" });
+  });
+
+  it("names the bad operation", async () => {
+    const res = await h.admin({ method: "POST", url: "/v1/users/eve/props", payload: { ops: [{ op: "explode", key: "x" }] } });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.details[0].path).toMatch(/^body\.ops\.0/);
+  });
+});

@@ -1,0 +1,3 @@
+export { startWorker, type RunningWorker, type WorkerOptions } from "./worker";
+export type { WorkerDeps } from "./worker-deps";
+export { jobHandlers, type JobHandler } from "./job-handlers";

@@ -1,0 +1,15 @@
+import type { JobPayload, QueueName } from "@nurture/jobs";
+import type { Job } from "bullmq";
+import { pipelineJob } from "./jobs/pipeline.job";
+import type { WorkerDeps } from "./worker-deps";
+
+export type JobHandler<Q extends QueueName> = (deps: WorkerDeps, payload: JobPayload<Q>, job: Job) => Promise<unknown>;
+
+/** One handler per queue of the job catalog; the type makes a missing one a compile error. */
+export type JobHandlers = { [Q in QueueName]: JobHandler<Q> | null };
+
+export const jobHandlers: JobHandlers = {
+  pipeline: pipelineJob,
+  delivery: null,
+  maintenance: null,
+};

@@ -1,0 +1,74 @@
+import { sweepPipeline } from "@nurture/backend";
+import { createRedis, jobCatalog, QUEUE_NAMES, type QueueName } from "@nurture/jobs";
+import { UnrecoverableError, Worker, type ConnectionOptions } from "bullmq";
+import { jobHandlers } from "./job-handlers";
+import type { WorkerDeps } from "./worker-deps";
+
+export interface RunningWorker {
+  /** Stops taking jobs, lets active ones finish, then closes connections. */
+  close(): Promise<void>;
+  /** Runs the sweeper once now (tests). */
+  sweep(): Promise<void>;
+}
+
+export interface WorkerOptions {
+  /** How often the sweeper looks for unprocessed events and due ticks; 0 disables it. */
+  sweepIntervalMs?: number;
+  concurrency?: number;
+}
+
+export function startWorker(deps: WorkerDeps, options: WorkerOptions = {}): RunningWorker {
+  const connection = createRedis(deps.config.REDIS_URL, "worker");
+  const workers: Worker[] = [];
+  for (const name of QUEUE_NAMES) {
+    const handler = jobHandlers[name];
+    if (!handler) continue;
+    const worker = new Worker(
+      name,
+      async (job) => {
+        const parsed = jobCatalog[name as QueueName].safeParse(job.data);
+        // A malformed payload will never succeed: fail it for good instead of retrying.
+        if (!parsed.success) throw new UnrecoverableError(`invalid ${name} payload: ${parsed.error.message}`);
+        return (handler as (d: WorkerDeps, p: unknown, j: typeof job) => Promise<unknown>)(deps, parsed.data, job);
+      },
+      {
+        connection: connection as ConnectionOptions,
+        prefix: deps.config.QUEUE_PREFIX,
+        concurrency: options.concurrency ?? deps.config.WORKER_CONCURRENCY,
+        // A worker killed mid-job has its job handed to another after this long.
+        lockDuration: 30_000,
+        stalledInterval: 15_000,
+        maxStalledCount: 3,
+      },
+    );
+    worker.on("failed", (job, err) => deps.log.warn({ queue: name, jobId: job?.id, attempts: job?.attemptsMade, err }, "job failed"));
+    worker.on("error", (err) => deps.log.error({ queue: name, err }, "worker error"));
+    workers.push(worker);
+  }
+
+  const sweep = async () => {
+    const result = await sweepPipeline({ db: deps.db, queues: deps.queues, now: deps.now, log: deps.log });
+    if (result.unprocessedUsers + result.dueTicks > 0) deps.log.debug(result, "sweeper enqueued work");
+  };
+  const interval = options.sweepIntervalMs ?? 10_000;
+  let sweeping = false;
+  const timer =
+    interval > 0
+      ? setInterval(() => {
+          if (sweeping) return;
+          sweeping = true;
+          sweep()
+            .catch((err) => deps.log.warn({ err }, "sweep failed; will retry"))
+            .finally(() => (sweeping = false));
+        }, interval)
+      : undefined;
+
+  return {
+    sweep,
+    async close() {
+      if (timer) clearInterval(timer);
+      await Promise.all(workers.map((w) => w.close()));
+      connection.disconnect();
+    },
+  };
+}
