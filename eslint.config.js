@@ -1,7 +1,7 @@
 // Lint rules that catch real defects; formatting is left to the editor.
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
-import { importX } from "eslint-plugin-import-x";
+import { createNodeResolver, importX } from "eslint-plugin-import-x";
 
 export default tseslint.config(
   { ignores: ["**/node_modules/**", "**/dist/**", ".data/**", "examples/**/vendor/**"] },
@@ -10,7 +10,11 @@ export default tseslint.config(
   {
     files: ["**/*.ts"],
     plugins: { "import-x": importX },
-    settings: { "import-x/resolver": { node: { extensions: [".ts", ".js"] } } },
+    settings: {
+      "import-x/extensions": [".ts", ".js"],
+      "import-x/parsers": { "@typescript-eslint/parser": [".ts"] },
+      "import-x/resolver-next": [createNodeResolver({ extensions: [".ts", ".js", ".json"] })],
+    },
     rules: {
       // Import cycles between modules make start-up order fragile; forbid them.
       "import-x/no-cycle": ["error", { ignoreExternal: true }],

@@ -35,6 +35,8 @@ export const defaultJobOptions: JobsOptions = {
 export interface Queues {
   add<Q extends QueueName>(queue: Q, payload: JobPayload<Q>, options?: JobsOptions): Promise<void>;
   get(queue: QueueName): Queue;
+  /** False while Redis is unreachable: callers with a durable fallback skip enqueueing. */
+  ready(): boolean;
   close(): Promise<void>;
 }
 
@@ -53,6 +55,7 @@ export function createQueues(settings: QueueSettings, connection?: Redis): Queue
   };
   return {
     get,
+    ready: () => redis.status === "ready",
     async add(queue, payload, options) {
       const data = jobCatalog[queue].parse(payload);
       await get(queue).add(queue, data, options);

@@ -1,3 +1,4 @@
+import type { PipelineNotifier } from "@nurture/backend";
 import type { Config } from "@nurture/config";
 import type { Db } from "@nurture/db";
 import type { Queues } from "@nurture/jobs";
@@ -12,6 +13,11 @@ export interface AppDeps {
   /** Used for readiness checks. */
   redis: Redis;
   log: Logger;
+  /** Signals the pipeline after commits (see createPipelineNotifier). */
+  notifier: PipelineNotifier;
   /** Injectable clock for features that compare with "now". */
   now: () => Date;
 }
+
+/** What callers pass to buildApp; the notifier is created when not given. */
+export type AppOptions = Omit<AppDeps, "notifier"> & { notifier?: PipelineNotifier };

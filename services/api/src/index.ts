@@ -1,2 +1,2 @@
 export { buildApp } from "./app";
-export type { AppDeps } from "./app-deps";
+export type { AppDeps, AppOptions } from "./app-deps";

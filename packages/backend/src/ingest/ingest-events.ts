@@ -30,37 +30,53 @@ type Trx = Transaction<DB>;
  */
 export async function ingestEvents(db: Db, projectId: string, events: readonly IncomingEvent[]): Promise<IngestResult> {
   if (events.length === 0) return { stored: 0, duplicates: 0, userIds: [] };
-  return db.transaction().execute(async (trx) => {
+  try {
+    return await db.transaction().execute((trx) => storeBatch(trx, projectId, events, false));
+  } catch (err) {
+    // A card this batch pointed at was merged away concurrently: redo it under the identity locks.
+    if ((err as { code?: string }).code === "23503") return db.transaction().execute((trx) => storeBatch(trx, projectId, events, true));
+    throw err;
+  }
+}
+
+/**
+ * Returning visitors (the common case) need no identity change, so their batches skip the identity
+ * locks. A batch that creates, links, renames or merges cards takes the locks and plans again on
+ * what it then sees. A merge locks the folded card's row before moving its events, so an unlocked
+ * batch either lands before it (and is moved along) or fails its foreign key and is redone locked.
+ */
+async function storeBatch(trx: Trx, projectId: string, events: readonly IncomingEvent[], locked: boolean): Promise<IngestResult> {
+  if (locked) await lockIdentities(trx, projectId, events);
+  let plan = planIdentities(events, await loadSnapshot(trx, projectId, events));
+  const changesIdentities = plan.created.length + plan.renamed.length + plan.merges.length + plan.links.length > 0;
+  if (!locked && changesIdentities) {
     await lockIdentities(trx, projectId, events);
-    const snapshot = await loadSnapshot(trx, projectId, events);
-    const plan = planIdentities(events, snapshot);
+    plan = planIdentities(events, await loadSnapshot(trx, projectId, events));
+  }
 
-    const createdIds = await createUsers(trx, projectId, plan.created, events);
-    const idOf = (ref: CardRef) => ("existing" in ref ? ref.existing : createdIds[ref.created]!);
+  const createdIds = await createUsers(trx, projectId, plan.created, events);
+  const idOf = (ref: CardRef) => ("existing" in ref ? ref.existing : createdIds[ref.created]!);
 
-    for (const r of plan.renamed) {
-      await trx.updateTable("users").set({ user_id: r.userId, updated_at: new Date() }).where("id", "=", r.id).execute();
-    }
-    for (const m of plan.merges) await mergeUsers(trx, projectId, m.from, m.into);
-    if (plan.links.length > 0) {
-      await trx
-        .insertInto("anonymous_ids")
-        .values(plan.links.map((l) => ({ project_id: projectId, anonymous_id: l.anonymousId, user_id: idOf(l.card) })))
-        .onConflict((oc) => oc.columns(["project_id", "anonymous_id"]).doUpdateSet((eb) => ({ user_id: eb.ref("excluded.user_id") })))
-        .execute();
-    }
+  for (const r of plan.renamed) {
+    await trx.updateTable("users").set({ user_id: r.userId, updated_at: new Date() }).where("id", "=", r.id).execute();
+  }
+  for (const m of plan.merges) await mergeUsers(trx, projectId, m.from, m.into);
+  if (plan.links.length > 0) {
+    await trx
+      .insertInto("anonymous_ids")
+      .values(plan.links.map((l) => ({ project_id: projectId, anonymous_id: l.anonymousId, user_id: idOf(l.card) })))
+      .onConflict((oc) => oc.columns(["project_id", "anonymous_id"]).doUpdateSet((eb) => ({ user_id: eb.ref("excluded.user_id") })))
+      .execute();
+  }
 
-    const userIdPerEvent = plan.messageCards.map(idOf);
-    const inserted = await insertEvents(trx, projectId, events, userIdPerEvent);
-    await applyProfileChanges(trx, events, userIdPerEvent, inserted);
-    await touchUsers(trx, events, userIdPerEvent, inserted);
-
-    return {
-      stored: inserted.size,
-      duplicates: events.length - inserted.size,
-      userIds: [...new Set(userIdPerEvent)],
-    };
-  });
+  const userIdPerEvent = plan.messageCards.map(idOf);
+  const inserted = await insertEvents(trx, projectId, events, userIdPerEvent);
+  await applyProfileChanges(trx, events, userIdPerEvent, inserted);
+  return {
+    stored: inserted.size,
+    duplicates: events.length - inserted.size,
+    userIds: [...new Set(userIdPerEvent)],
+  };
 }
 
 /**
@@ -158,6 +174,11 @@ async function insertEvents(
         count = s.count + excluded.count,
         first_at = least(s.first_at, excluded.first_at),
         last_at = greatest(s.last_at, excluded.last_at)
+    ),
+    touched AS (
+      UPDATE users u SET first_seen_at = least(u.first_seen_at, t.first_at), last_seen_at = greatest(u.last_seen_at, t.last_at)
+      FROM (SELECT user_id, min(occurred_at) AS first_at, max(occurred_at) AS last_at FROM inserted GROUP BY user_id) AS t
+      WHERE u.id = t.user_id
     )
     SELECT min(input.idx) AS idx FROM inserted JOIN input USING (message_id) GROUP BY message_id
   `.execute(trx);
@@ -211,27 +232,4 @@ async function applyProfileChanges(
   `.execute(trx);
 }
 
-async function touchUsers(trx: Trx, events: readonly IncomingEvent[], userIdPerEvent: number[], inserted: Set<number>): Promise<void> {
-  const span = new Map<number, { first: Date; last: Date }>();
-  events.forEach((e, i) => {
-    if (!inserted.has(i)) return;
-    const id = userIdPerEvent[i]!;
-    const s = span.get(id);
-    if (!s) span.set(id, { first: e.occurredAt, last: e.occurredAt });
-    else {
-      if (e.occurredAt < s.first) s.first = e.occurredAt;
-      if (e.occurredAt > s.last) s.last = e.occurredAt;
-    }
-  });
-  if (span.size === 0) return;
-  const ids = [...span.keys()];
-  await sql`
-    UPDATE users SET
-      first_seen_at = least(users.first_seen_at, v.first_at),
-      last_seen_at = greatest(users.last_seen_at, v.last_at)
-    FROM unnest(${ids}::bigint[], ${ids.map((id) => span.get(id)!.first.toISOString())}::timestamptz[],
-                ${ids.map((id) => span.get(id)!.last.toISOString())}::timestamptz[]) AS v(id, first_at, last_at)
-    WHERE users.id = v.id
-  `.execute(trx);
-}
 

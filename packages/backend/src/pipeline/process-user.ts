@@ -95,7 +95,7 @@ export async function processUser(deps: PipelineDeps, projectId: string, userId:
   // The sweeper re-enqueues anything these miss (Redis down), so a failure here loses nothing.
   const tick: Date | null = nextTick;
   if (tick) await scheduleTick(deps.queues, projectId, userId, tick, deps.now()).catch((err) => log.warn({ err }, "tick not scheduled; the sweeper will pick it up"));
-  if (more) await deps.queues.add("pipeline", { projectId, userId }).catch((err) => log.warn({ err }, "follow-up not enqueued; the sweeper will pick it up"));
+  if (more) await deps.queues.add("pipeline", { projectId, userIds: [userId] }).catch((err) => log.warn({ err }, "follow-up not enqueued; the sweeper will pick it up"));
   for (const fn of afterCommit) {
     await fn().catch((err) => log.error({ err }, "after-commit step failed"));
   }

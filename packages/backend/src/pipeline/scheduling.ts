@@ -1,4 +1,4 @@
-import type { Queues } from "@nurture/jobs";
+import { PIPELINE_JOB_USERS, type Queues } from "@nurture/jobs";
 
 /**
  * A delayed pipeline job for the instant a time-relative rule can change. The id is deterministic
@@ -6,11 +6,17 @@ import type { Queues } from "@nurture/jobs";
  * the later one finds nothing due and ends at once.
  */
 export async function scheduleTick(queues: Queues, projectId: string, userId: number, at: Date, now: Date): Promise<void> {
-  await queues.add("pipeline", { projectId, userId }, { jobId: `tick-${userId}-${at.getTime()}`, delay: Math.max(0, at.getTime() - now.getTime()) });
+  await queues.add("pipeline", { projectId, userIds: [userId] }, { jobId: `tick-${userId}-${at.getTime()}`, delay: Math.max(0, at.getTime() - now.getTime()) });
 }
 
-/** Enqueues work for one or more users right after their events committed. */
+/** Splits users into pipeline-job-sized groups. */
+export function chunkUsers(userIds: readonly number[]): number[][] {
+  const chunks: number[][] = [];
+  for (let i = 0; i < userIds.length; i += PIPELINE_JOB_USERS) chunks.push(userIds.slice(i, i + PIPELINE_JOB_USERS));
+  return chunks;
+}
+
+/** Enqueues work for the users whose events just committed. */
 export async function enqueueUsers(queues: Queues, projectId: string, userIds: readonly number[]): Promise<void> {
-  const queue = queues.get("pipeline");
-  await queue.addBulk(userIds.map((userId) => ({ name: "pipeline", data: { projectId, userId } })));
+  await queues.get("pipeline").addBulk(chunkUsers(userIds).map((ids) => ({ name: "pipeline", data: { projectId, userIds: ids } })));
 }

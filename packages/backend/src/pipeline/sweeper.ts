@@ -1,5 +1,6 @@
 import { sql } from "kysely";
 import type { PipelineDeps } from "./process-user";
+import { chunkUsers } from "./scheduling";
 
 export interface SweepResult {
   unprocessedUsers: number;
@@ -28,13 +29,21 @@ export async function sweepPipeline(deps: PipelineDeps, options: { graceMs?: num
       .limit(limit)
       .execute(),
   ]);
-  // One job id per user per 30 s: repeated sweeps while a job waits add nothing.
+  const byProject = new Map<string, Set<number>>();
+  for (const r of [...unprocessed.rows, ...due]) {
+    const set = byProject.get(r.project_id) ?? new Set<number>();
+    set.add(r.user_id);
+    byProject.set(r.project_id, set);
+  }
+  // Deterministic job ids per group and 30 s: repeated sweeps while a job waits add nothing.
   const bucket = Math.floor(now.getTime() / 30_000);
-  const jobs = [...unprocessed.rows, ...due].map((r) => ({
-    name: "pipeline",
-    data: { projectId: r.project_id, userId: r.user_id },
-    opts: { jobId: `sweep-${r.user_id}-${bucket}` },
-  }));
+  const jobs = [...byProject].flatMap(([projectId, ids]) =>
+    chunkUsers([...ids].sort((a, b) => a - b)).map((userIds) => ({
+      name: "pipeline",
+      data: { projectId, userIds },
+      opts: { jobId: `sweep-${bucket}-${userIds[0]}-${userIds.length}` },
+    })),
+  );
   if (jobs.length > 0) await deps.queues.get("pipeline").addBulk(jobs);
   return { unprocessedUsers: unprocessed.rows.length, dueTicks: due.length };
 }

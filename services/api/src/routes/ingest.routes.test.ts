@@ -154,3 +154,25 @@ describe("property operations API", () => {
     expect(res.json().error.details[0].path).toMatch(/^body\.ops\.0/);
   });
 });
+
+describe("concurrent ingestion", () => {
+  it("creates one card for a visitor whose events arrive on many connections at once", async () => {
+    const sends = Array.from({ length: 12 }, (_, i) => h.track("/v1/track", { anonymousId: "racer", event: "tick", messageId: `race-${i}` }));
+    expect((await Promise.all(sends)).map((r) => r.statusCode)).toEqual(Array(12).fill(200));
+    const users = await h.db.selectFrom("anonymous_ids").select("user_id").where("anonymous_id", "=", "racer").execute();
+    expect(users).toHaveLength(1);
+    expect((await card("racer")).eventStats.tick.count).toBe(12);
+  });
+
+  it("loses no event when a merge runs while the anonymous visitor keeps sending", async () => {
+    await h.track("/v1/identify", { userId: "fay" });
+    await h.track("/v1/track", { anonymousId: "fay-phone", event: "tap", messageId: "tap-0" });
+    const taps = Array.from({ length: 10 }, (_, i) => h.track("/v1/track", { anonymousId: "fay-phone", event: "tap", messageId: `tap-${i + 1}` }));
+    const identify = h.track("/v1/identify", { anonymousId: "fay-phone", userId: "fay" });
+    expect((await Promise.all([...taps, identify])).every((r) => r.statusCode === 200)).toBe(true);
+    const fay = await card("fay");
+    expect(fay.eventStats.tap.count).toBe(11);
+    const events = await h.admin({ method: "GET", url: "/v1/users/fay/events?name=tap&limit=100" });
+    expect(events.json().items).toHaveLength(11);
+  });
+});

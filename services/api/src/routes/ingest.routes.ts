@@ -1,4 +1,4 @@
-import { AppError, enqueueUsers, ingestEvents, type IncomingEvent } from "@nurture/backend";
+import { AppError, ingestEvents, type IncomingEvent } from "@nurture/backend";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { AppDeps } from "../app-deps";
@@ -40,13 +40,9 @@ export function ingestRoutes(deps: AppDeps): FastifyPluginAsyncZod {
   return async (app) => {
     const auth = writeKeyAuth(deps.db);
 
-    async function store(events: IncomingEvent[], request: { project: { id: string }; log: typeof app.log }) {
+    async function store(events: IncomingEvent[], request: { project: { id: string } }) {
       const result = await ingestEvents(deps.db, request.project.id, events);
-      if (result.stored > 0) {
-        enqueueUsers(deps.queues, request.project.id, result.userIds).catch((err) =>
-          request.log.warn({ err }, "pipeline enqueue failed; the sweeper will enqueue it"),
-        );
-      }
+      if (result.stored > 0) deps.notifier.notify(request.project.id, result.userIds);
       return { success: true as const, stored: result.stored, duplicates: result.duplicates };
     }
 

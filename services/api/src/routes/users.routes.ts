@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { AppError, buildCardView, enqueueUsers, findUser, ingestEvents, listUserEvents, listUsers, userSummary } from "@nurture/backend";
+import { AppError, buildCardView, findUser, ingestEvents, listUserEvents, listUsers, userSummary } from "@nurture/backend";
 import { propertyOpSchema } from "@nurture/core";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
@@ -90,9 +90,7 @@ export function usersRoutes(deps: AppDeps): FastifyPluginAsyncZod {
             occurredAt: deps.now(),
           },
         ]);
-        if (result.stored > 0) {
-          enqueueUsers(deps.queues, request.project.id, result.userIds).catch((err) => request.log.warn({ err }, "pipeline enqueue failed; the sweeper will enqueue it"));
-        }
+        if (result.stored > 0) deps.notifier.notify(request.project.id, result.userIds);
         return buildCardView(deps.db, await getUser(request.project.id, id, "userId"));
       },
     );

@@ -1,0 +1,46 @@
+import type { Queues } from "@nurture/jobs";
+import type { Logger } from "pino";
+import { enqueueUsers } from "./scheduling";
+
+export interface PipelineNotifier {
+  /** Users whose events just committed; their pipeline jobs go out within `intervalMs`. */
+  notify(projectId: string, userIds: readonly number[]): void;
+  /** Sends what is pending now (shutdown, tests). */
+  flush(): Promise<void>;
+}
+
+/**
+ * Coalesces the API's "process these users" signals for a few milliseconds, so a burst of batches
+ * about the same visitors costs Redis one job per group of users instead of one per request.
+ * Losing a pending signal (crash, Redis down) loses nothing: the events sit unprocessed in
+ * PostgreSQL and the sweeper enqueues them.
+ */
+export function createPipelineNotifier(queues: Queues, log: Logger, intervalMs = 10): PipelineNotifier {
+  let pending = new Map<string, Set<number>>();
+  let timer: NodeJS.Timeout | undefined;
+  const flush = async () => {
+    clearTimeout(timer);
+    timer = undefined;
+    const batch = pending;
+    pending = new Map();
+    // BullMQ waits for Redis to come back rather than failing; the sweeper covers an outage instead.
+    if (!queues.ready()) {
+      log.warn({ projects: batch.size }, "Redis unavailable: pipeline signals left to the sweeper");
+      return;
+    }
+    await Promise.all(
+      [...batch].map(([projectId, ids]) =>
+        enqueueUsers(queues, projectId, [...ids]).catch((err) => log.warn({ err, projectId }, "pipeline enqueue failed; the sweeper will enqueue it")),
+      ),
+    );
+  };
+  return {
+    notify(projectId, userIds) {
+      const set = pending.get(projectId) ?? new Set<number>();
+      for (const id of userIds) set.add(id);
+      pending.set(projectId, set);
+      timer ??= setTimeout(() => void flush(), intervalMs);
+    },
+    flush,
+  };
+}
