@@ -27,8 +27,10 @@ export function createPool(options: DatabaseOptions): pg.Pool {
     connectionTimeoutMillis: 5_000,
     ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
   });
-  // An idle client losing its connection (PostgreSQL restarted) must not crash the process.
+  // A connection lost while PostgreSQL restarts must not crash the process: the query using it
+  // rejects (and the caller answers 503), so the emitted 'error' events carry nothing more.
   pool.on("error", () => {});
+  pool.on("connect", (client) => client.on("error", () => {}));
   return pool;
 }
 
