@@ -11,10 +11,13 @@ import { alternate, BENCH_REDIS_URL, line, startServerProcess, type BenchLine } 
 
 const EVENT_NAMES = ["$page", "product_viewed", "added_to_cart", "checkout_started", "order_completed", "search", "signup", "login", "video_played", "guide_downloaded"];
 
-/** Realistic messages: ~10 event kinds, properties of a few hundred bytes, 1,000 visitors. */
+/**
+ * Realistic messages: ~10 event kinds, properties of a few hundred bytes; a batch carries 5-event
+ * bursts of 20 visitors drawn from 20,000 (a server-side source relaying a busy site).
+ */
 function makeBatch(run: string, batchIndex: number, size = 100) {
   return Array.from({ length: size }, (_, i) => {
-    const visitor = (batchIndex * 37 + i * 13) % 1000;
+    const visitor = ((batchIndex * 20 + Math.floor(i / 5)) * 7919) % 20_000;
     const name = EVENT_NAMES[(batchIndex + i) % EVENT_NAMES.length]!;
     const base = {
       messageId: `${run}-${batchIndex}-${i}`,
@@ -65,7 +68,7 @@ export async function benchIngest(): Promise<BenchLine[]> {
       const project = await createProject(testDb.db, "bench-copy");
       const run = randomUUID().slice(0, 8);
       const users = await pool.query<{ id: string }>(
-        `INSERT INTO users (project_id, first_seen_at, last_seen_at) SELECT $1, now(), now() FROM generate_series(1, 1000) RETURNING id`,
+        `INSERT INTO users (project_id, first_seen_at, last_seen_at) SELECT $1, now(), now() FROM generate_series(1, 3000) RETURNING id`,
         [project.id],
       );
       const userIds = users.rows.map((r) => r.id);
@@ -74,7 +77,7 @@ export async function benchIngest(): Promise<BenchLine[]> {
           .map((m, i) => {
             const name = "event" in m ? m.event : "$page";
             const json = (v: unknown) => JSON.stringify(v).replace(/\\/g, "\\\\").replace(/\t/g, "\\t").replace(/\n/g, "\\n");
-            return [project.id, userIds[i % userIds.length], m.messageId, m.type, name, json(m.properties), json(m.context), m.timestamp].join("\t");
+            return [project.id, userIds[(b * 20 + Math.floor(i / 5)) % userIds.length], m.messageId, m.type, name, json(m.properties), json(m.context), m.timestamp].join("\t");
           })
           .join("\n") + "\n",
       );

@@ -41,6 +41,14 @@ export const configSchema = z.object({
     .default("")
     .transform((v) => v.split(",").map((s) => s.trim()).filter(Boolean)),
   TRUST_PROXY: envBoolean.default(false),
+  /** Sustained requests per second each project's write key may send to tracking and widget routes; 0 turns the limit off. */
+  RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).default(1000),
+  /** Requests a project may send at once above the sustained rate (a page load firing several calls, a client flushing its queue). */
+  RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(2000),
+  /** The whole request (headers and body) must arrive within this time, or the connection is closed (408). */
+  HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  /** The request headers must arrive within this time (slowloris); capped at HTTP_REQUEST_TIMEOUT_MS. */
+  HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
 });
 
 export type Config = z.infer<typeof configSchema>;

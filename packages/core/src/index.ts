@@ -4,3 +4,8 @@ export * from "./card-merge";
 export * from "./clock-skew";
 export * from "./user-card";
 export * from "./identity-plan";
+export * from "./conditions";
+export * from "./lifecycle";
+export * from "./templates";
+export * from "./messaging";
+export * from "./scoring";

@@ -1,19 +1,29 @@
 import cors from "@fastify/cors";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
-import type { AppDeps } from "./app-deps";
+import { createPipelineNotifier } from "@nurture/backend";
+import type { AppDeps, AppOptions } from "./app-deps";
 import { registerErrorHandler } from "./plugins/error-handler";
+import { registerInputGuard } from "./plugins/input-guard";
 import { registerOpenApi } from "./plugins/openapi";
+import { registerRateLimit } from "./plugins/rate-limit";
+import { serverTimeouts } from "./plugins/server-timeouts";
 import { healthRoutes } from "./routes/health.routes";
+import { identityRoutes } from "./routes/identity.routes";
 import { ingestRoutes } from "./routes/ingest.routes";
+import { lifecycleRoutes } from "./routes/lifecycle.routes";
 import { projectsRoutes } from "./routes/projects.routes";
+import { scoringRoutes } from "./routes/scoring.routes";
+import { segmentsRoutes } from "./routes/segments.routes";
+import { trackerRoutes } from "./routes/tracker.routes";
 import { usersRoutes } from "./routes/users.routes";
 
 /** Routes that browsers on customers' sites call; every other route is admin-only. */
 const PUBLIC_PREFIXES = ["/v1/track", "/v1/page", "/v1/screen", "/v1/identify", "/v1/alias", "/v1/group", "/v1/batch", "/v1/widget", "/tracker.js", "/t/"];
 
 /** Builds the API without listening, so tests use `app.inject()` and main decides the port. */
-export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const deps: AppDeps = { ...options, notifier: options.notifier ?? createPipelineNotifier(options.queues, options.log) };
   const app = Fastify({
     // pino's Logger and Fastify's logger interface differ only in typing.
     loggerInstance: deps.log as unknown as FastifyBaseLogger,
@@ -23,9 +33,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     onProtoPoisoning: "remove",
     onConstructorPoisoning: "remove",
     // Slow clients are cut off instead of holding a connection.
-    requestTimeout: 30_000,
-    connectionTimeout: 60_000,
-    disableRequestLogging: true,
+    ...serverTimeouts(deps.config),
+    // Per-request lines are logged by the onResponse hook below, only where they help.
+    logController: new LogController({ disableRequestLogging: true }),
     genReqId: (req) => (req.headers["x-request-id"] as string | undefined)?.slice(0, 100) || crypto.randomUUID(),
   }).withTypeProvider<ZodTypeProvider>();
 
@@ -42,7 +52,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       const isPublic = PUBLIC_PREFIXES.some((p) => path.startsWith(p));
       const origin = req.headers.origin;
       // Tracking routes accept any site; the admin API answers only to configured origins.
-      if (isPublic) return callback(null, { origin: true, credentials: false });
+      if (isPublic) return callback(null, { origin: true, credentials: false, exposedHeaders: ["Retry-After"] });
       return callback(null, { origin: origin !== undefined && deps.config.ADMIN_CORS_ORIGINS.includes(origin) });
     },
   });
@@ -53,10 +63,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
   });
 
+  // Pending pipeline signals go out before the process stops.
+  app.addHook("onClose", async () => deps.notifier.flush());
+
+  const isPublicPath = (path: string) => PUBLIC_PREFIXES.some((p) => path.startsWith(p));
+  registerInputGuard(app, isPublicPath);
+  registerRateLimit(app, deps, isPublicPath);
+
   await registerOpenApi(app);
   await app.register(healthRoutes(deps));
   await app.register(projectsRoutes(deps));
   await app.register(ingestRoutes(deps));
   await app.register(usersRoutes(deps));
+  await app.register(scoringRoutes(deps));
+  await app.register(segmentsRoutes(deps));
+  await app.register(lifecycleRoutes(deps));
+  await app.register(trackerRoutes(deps));
+  await app.register(identityRoutes(deps));
   return app;
 }

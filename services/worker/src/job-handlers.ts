@@ -1,5 +1,6 @@
 import type { JobPayload, QueueName } from "@nurture/jobs";
 import type { Job } from "bullmq";
+import { maintenanceJob } from "./jobs/maintenance.job";
 import { pipelineJob } from "./jobs/pipeline.job";
 import type { WorkerDeps } from "./worker-deps";
 
@@ -11,5 +12,5 @@ export type JobHandlers = { [Q in QueueName]: JobHandler<Q> | null };
 export const jobHandlers: JobHandlers = {
   pipeline: pipelineJob,
   delivery: null,
-  maintenance: null,
+  maintenance: maintenanceJob,
 };

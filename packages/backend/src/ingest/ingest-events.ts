@@ -33,8 +33,10 @@ export async function ingestEvents(db: Db, projectId: string, events: readonly I
   try {
     return await db.transaction().execute((trx) => storeBatch(trx, projectId, events, false));
   } catch (err) {
-    // A card this batch pointed at was merged away concurrently: redo it under the identity locks.
-    if ((err as { code?: string }).code === "23503") return db.transaction().execute((trx) => storeBatch(trx, projectId, events, true));
+    // A card this batch pointed at was merged away concurrently (23503), or a merge's row locks
+    // crossed ours (40P01): redo it under the identity locks.
+    const code = (err as { code?: string }).code;
+    if (code === "23503" || code === "40P01") return db.transaction().execute((trx) => storeBatch(trx, projectId, events, true));
     throw err;
   }
 }
@@ -54,6 +56,10 @@ async function storeBatch(trx: Trx, projectId: string, events: readonly Incoming
     plan = planIdentities(events, await loadSnapshot(trx, projectId, events));
   }
 
+  await lockCards(
+    trx,
+    [...new Set(plan.messageCards.flatMap((c) => ("existing" in c ? [c.existing] : [])))].sort((a, b) => a - b),
+  );
   const createdIds = await createUsers(trx, projectId, plan.created, events);
   const idOf = (ref: CardRef) => ("existing" in ref ? ref.existing : createdIds[ref.created]!);
 
@@ -109,24 +115,26 @@ async function loadSnapshot(trx: Trx, projectId: string, events: readonly Incomi
       anonymousIds.add(e.previousId);
     }
   }
-  const [known, anonymous] = await Promise.all([
-    userIds.size === 0
-      ? []
-      : trx.selectFrom("users").select(["id", "user_id"]).where("project_id", "=", projectId).where("user_id", "in", [...userIds]).execute(),
-    anonymousIds.size === 0
-      ? []
-      : trx
-          .selectFrom("anonymous_ids as a")
-          .innerJoin("users as u", "u.id", "a.user_id")
-          .select(["a.anonymous_id", "u.id", "u.user_id"])
-          .where("a.project_id", "=", projectId)
-          .where("a.anonymous_id", "in", [...anonymousIds])
-          .execute(),
-  ]);
-  return {
-    byUserId: new Map(known.map((u) => [u.user_id!, { id: u.id, userId: u.user_id }])),
-    byAnonymousId: new Map(anonymous.map((a) => [a.anonymous_id, { id: a.id, userId: a.user_id }])),
-  };
+  // One round trip for both kinds of id.
+  const rows = await sql<{ kind: "u" | "a"; key: string; id: number; user_id: string | null }>`
+    SELECT 'u' AS kind, user_id AS key, id, user_id FROM users
+     WHERE project_id = ${projectId} AND user_id = ANY(${[...userIds]}::text[])
+    UNION ALL
+    SELECT 'a', a.anonymous_id, u.id, u.user_id FROM anonymous_ids a JOIN users u ON u.id = a.user_id
+     WHERE a.project_id = ${projectId} AND a.anonymous_id = ANY(${[...anonymousIds]}::text[])
+  `.execute(trx);
+  const snapshot: IdentitySnapshot = { byUserId: new Map(), byAnonymousId: new Map() };
+  for (const r of rows.rows) (r.kind === "u" ? snapshot.byUserId : snapshot.byAnonymousId).set(r.key, { id: r.id, userId: r.user_id });
+  return snapshot;
+}
+
+/**
+ * Row locks on the batch's existing cards, always in id order: concurrent batches about the same
+ * visitors then update statistics and cards one after the other instead of deadlocking.
+ */
+async function lockCards(trx: Trx, ids: number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await sql`SELECT 1 FROM users WHERE id = ANY(${ids}::bigint[]) ORDER BY id FOR NO KEY UPDATE`.execute(trx);
 }
 
 async function createUsers(

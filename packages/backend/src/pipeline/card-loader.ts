@@ -1,12 +1,13 @@
 import type { LifecycleStage, UserCard } from "@nurture/core";
 import type { DbOrTrx, UserRow } from "@nurture/db";
+import { loadSegmentsCardSection } from "../segments/segment-card";
 import { loadEventStats } from "../users/users.repository";
 
 /** Fills the card fields a feature keeps in its own tables (counters, segment membership). */
 export type CardSectionLoader = (db: DbOrTrx, user: UserRow, card: UserCard) => Promise<void>;
 
 /** The users row and event_stats are the base; features list their loaders here. */
-const cardSectionLoaders: CardSectionLoader[] = [];
+const cardSectionLoaders: CardSectionLoader[] = [loadSegmentsCardSection];
 
 export async function loadCard(db: DbOrTrx, user: UserRow): Promise<UserCard> {
   const card: UserCard = {

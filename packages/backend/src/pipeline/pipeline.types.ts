@@ -1,5 +1,6 @@
 import type { UserCard } from "@nurture/core";
 import type { DB, EventRow, ProjectRow, UserRow } from "@nurture/db";
+import type { Queues } from "@nurture/jobs";
 import type { Transaction } from "kysely";
 import type { Logger } from "pino";
 
@@ -26,6 +27,8 @@ export interface PipelineContext {
   scheduleAt(at: Date): void;
   /** Runs after the transaction commits, e.g. to enqueue a delivery job. */
   afterCommit(fn: () => Promise<void>): void;
+  /** For after-commit enqueues (delivery jobs). */
+  queues: Queues;
   log: Logger;
 }
 

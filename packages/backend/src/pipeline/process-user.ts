@@ -64,6 +64,7 @@ export async function processUser(deps: PipelineDeps, projectId: string, userId:
         if (nextTick === null || at < nextTick) nextTick = at;
       },
       afterCommit: (fn) => afterCommit.push(fn),
+      queues: deps.queues,
       log,
     };
     for (const processor of processors) await processor.run(ctx);

@@ -1,4 +1,7 @@
 import type { DbOrTrx, UserRow } from "@nurture/db";
+import { messagesCardSection } from "../messaging/messages-card-section";
+import { scoringCardSection } from "../scoring/scoring-card-view";
+import { segmentsCardView } from "../segments/segment-card";
 import { loadAnonymousIds, loadEventStats } from "./users.repository";
 
 /**
@@ -7,7 +10,7 @@ import { loadAnonymousIds, loadEventStats } from "./users.repository";
  */
 export type CardViewSection = (db: DbOrTrx, user: UserRow) => Promise<Record<string, unknown>>;
 
-const cardViewSections: CardViewSection[] = [];
+const cardViewSections: CardViewSection[] = [scoringCardSection, segmentsCardView, messagesCardSection];
 
 export async function buildCardView(db: DbOrTrx, user: UserRow): Promise<Record<string, unknown>> {
   const [anonymousIds, eventStats, ...sections] = await Promise.all([

@@ -1,0 +1,99 @@
+import { explainCondition, firstMatchingOccurrence, repeatDecision, type Channel, type DecisionTraces, type TriggerOccurrence } from "@nurture/core";
+import type { PipelineContext, Processor } from "../pipeline/pipeline.types";
+import { campaignsTriggeredBy, type Campaign } from "./campaigns.repository";
+import { moveDecisions, recordDecisions, type NewDecision } from "./decisions.repository";
+import { enqueueDelivery } from "./delivery-scheduling";
+import { attributeGoals } from "./goal-attribution";
+import { insertMessage, moveMessages, priorSeries } from "./messages.repository";
+
+/** Events older than this (an import of history, a client that was offline for days) fire nothing. */
+export const MAX_TRIGGER_AGE_MS = 2 * 86_400_000;
+
+function occurrencesOf(ctx: PipelineContext): TriggerOccurrence[] {
+  return [
+    ...ctx.events.map((e) => ({ name: e.name, properties: e.properties, occurredAt: e.occurred_at, eventId: e.id })),
+    ...ctx.emitted.map((e) => ({ name: e.name, properties: e.properties, occurredAt: e.occurredAt })),
+  ];
+}
+
+const triggerInfo = (o: TriggerOccurrence) => ({
+  name: o.name,
+  properties: o.properties,
+  occurredAt: o.occurredAt.toISOString(),
+  ...(o.eventId !== undefined ? { eventId: o.eventId } : {}),
+});
+
+/**
+ * Decides, for one campaign whose trigger fired, whether a series starts: the trigger's age, the
+ * repetition policy, the audience (with its per-node trace) — then inserts the first step's ledger
+ * row and enqueues its delivery after commit.
+ */
+async function fire(ctx: PipelineContext, campaign: Campaign, occurrence: TriggerOccurrence, decisions: NewDecision[]): Promise<void> {
+  const first = campaign.steps[0];
+  if (!first) return;
+  const base = { projectId: ctx.project.id, campaignId: campaign.id, userId: ctx.user.id, stage: "trigger" as const, stepId: first.id, trigger: triggerInfo(occurrence), at: ctx.now };
+  if (ctx.now.getTime() - occurrence.occurredAt.getTime() > MAX_TRIGGER_AGE_MS) {
+    decisions.push({ ...base, outcome: "stale_trigger", reason: `the event happened ${occurrence.occurredAt.toISOString()}, more than 2 days ago` });
+    return;
+  }
+  const repeat = repeatDecision(campaign.repeat, await priorSeries(ctx.trx, campaign.id, ctx.user.id), ctx.now);
+  if (!repeat.allowed) {
+    decisions.push({ ...base, outcome: campaign.repeat.mode === "once" ? "already_received" : "too_soon", reason: repeat.reason });
+    return;
+  }
+  const traces: DecisionTraces = {};
+  if (campaign.audience) {
+    traces.audience = explainCondition(campaign.audience, ctx.card, ctx.now);
+    if (!traces.audience[0]!.passed) {
+      decisions.push({ ...base, outcome: "not_in_audience", reason: "the audience condition does not hold", traces });
+      return;
+    }
+  }
+  const scheduledFor = new Date(ctx.now.getTime() + first.delayMs);
+  const messageId = await insertMessage(ctx.trx, {
+    projectId: ctx.project.id,
+    campaignId: campaign.id,
+    stepId: first.id,
+    stepIndex: 0,
+    userId: ctx.user.id,
+    windowKey: repeat.windowKey,
+    channel: first.channel,
+    trigger: triggerInfo(occurrence),
+    scheduledFor,
+    createdAt: ctx.now,
+  });
+  if (messageId === null) {
+    decisions.push({ ...base, outcome: "already_received", reason: `a message for this step already exists (window ${repeat.windowKey})` });
+    return;
+  }
+  decisions.push({ ...base, outcome: "queued", messageId, reason: `step 1 (${first.channel}) scheduled for ${scheduledFor.toISOString()}`, traces });
+  const queues = ctx.queues;
+  const channel: Channel = first.channel;
+  ctx.afterCommit(() => enqueueDelivery(queues, { projectId: ctx.project.id, messageId, channel, scheduledFor }, ctx.now));
+}
+
+/**
+ * The triggers step of the pipeline (registered last: it reads the segments, stage and score the
+ * steps before it wrote). Matches this run's events and system events against active campaigns,
+ * credits goal conversions, and moves a merged-away card's messages to this card.
+ */
+export const campaignTriggerProcessor: Processor = async (ctx) => {
+  for (const e of ctx.events) {
+    if (e.name !== "$users_merged") continue;
+    const from = Number(e.properties.mergedUserId);
+    if (Number.isSafeInteger(from) && from > 0 && from !== ctx.user.id) {
+      await moveMessages(ctx.trx, ctx.project.id, from, ctx.user.id);
+      await moveDecisions(ctx.trx, ctx.project.id, from, ctx.user.id);
+    }
+  }
+  const occurrences = occurrencesOf(ctx);
+  if (occurrences.length === 0) return;
+  await attributeGoals(ctx.trx, ctx.project.id, ctx.user.id, occurrences);
+  const campaigns = await campaignsTriggeredBy(ctx.trx, ctx.project.id, [...new Set(occurrences.map((o) => o.name))]);
+  const decisions: NewDecision[] = [];
+  for (const campaign of campaigns) {
+    const occurrence = firstMatchingOccurrence(campaign.trigger, occurrences);
+    if (occurrence) await fire(ctx, campaign, occurrence, decisions);
+  }
+  await recordDecisions(ctx.trx, decisions);
+};

@@ -1,0 +1,81 @@
+import type { Channel } from "@nurture/core";
+import type { Db } from "@nurture/db";
+import type { Queues } from "@nurture/jobs";
+
+type JobsOptions = NonNullable<Parameters<Queues["add"]>[2]>;
+
+/**
+ * Retries per channel: transient SMTP (4xx, connection) and webhook failures back off exponentially
+ * (2 s, 4 s … about 34 minutes in all for email); permanent ones are failed by the handler at once.
+ */
+const RETRIES: Record<Channel, Pick<JobsOptions, "attempts" | "backoff">> = {
+  email: { attempts: 11, backoff: { type: "exponential", delay: 2_000 } },
+  webhook: { attempts: 8, backoff: { type: "exponential", delay: 2_000 } },
+  popup: { attempts: 5, backoff: { type: "exponential", delay: 1_000 } },
+  chat: { attempts: 5, backoff: { type: "exponential", delay: 1_000 } },
+};
+
+/** One job id per (message, due instant): enqueueing the same delivery twice adds one job. */
+export const deliveryJobId = (messageId: number, scheduledFor: Date) => `deliver-${messageId}-${scheduledFor.getTime()}`;
+
+export async function enqueueDelivery(
+  queues: Queues,
+  message: { projectId: string; messageId: number; channel: Channel; scheduledFor: Date },
+  now: Date,
+): Promise<void> {
+  await queues.add(
+    "delivery",
+    { projectId: message.projectId, messageId: message.messageId },
+    {
+      jobId: deliveryJobId(message.messageId, message.scheduledFor),
+      delay: Math.max(0, message.scheduledFor.getTime() - now.getTime()),
+      ...RETRIES[message.channel],
+    },
+  );
+}
+
+export interface DeliverySweepResult {
+  enqueued: number;
+  promoted: number;
+}
+
+/**
+ * The safety net behind the direct enqueue: due messages still queued (their job was lost with a
+ * Redis outage, or a delayed job waits on a clock that is behind) and claims whose lease ran out
+ * (the worker died) get a runnable job. Job ids are deterministic, so sweeping twice adds nothing.
+ */
+export async function sweepDeliveries(deps: { db: Db; queues: Queues; now: () => Date }, options: { graceMs?: number; limit?: number } = {}): Promise<DeliverySweepResult> {
+  const now = deps.now();
+  const cutoff = new Date(now.getTime() - (options.graceMs ?? 5_000));
+  const rows = await deps.db
+    .selectFrom("messages")
+    .select(["id", "project_id", "channel", "scheduled_for", "status", "claimed_until"])
+    .where((eb) =>
+      eb.or([
+        eb.and([eb("status", "=", "queued"), eb("scheduled_for", "<=", cutoff)]),
+        eb.and([eb("status", "=", "sending"), eb("claimed_until", "<", now)]),
+      ]),
+    )
+    .orderBy("scheduled_for")
+    .limit(options.limit ?? 2_000)
+    .execute();
+  let enqueued = 0;
+  let promoted = 0;
+  const queue = deps.queues.get("delivery");
+  for (const row of rows) {
+    const jobId = deliveryJobId(row.id, row.scheduled_for);
+    const job = await queue.getJob(jobId);
+    if (job && (await job.isDelayed())) {
+      await job.promote();
+      promoted += 1;
+      continue;
+    }
+    // A finished job under the same id (its run ended in a takeover wait) does not block a new one.
+    const state = job ? await job.getState() : null;
+    if (state === "waiting" || state === "active" || state === "prioritized" || state === "waiting-children") continue;
+    if (job && (state === "completed" || state === "failed")) await job.remove().catch(() => undefined);
+    await enqueueDelivery(deps.queues, { projectId: row.project_id, messageId: row.id, channel: row.channel as Channel, scheduledFor: row.scheduled_for }, now);
+    enqueued += 1;
+  }
+  return { enqueued, promoted };
+}

@@ -1,0 +1,15 @@
+export * from "./campaigns.repository";
+export * from "./decisions.repository";
+export * from "./messages.repository";
+export * from "./delivery-scheduling";
+export * from "./delivery-preparation";
+export * from "./delivery-completion";
+export { type NextDelivery } from "./delivery-outcome";
+export * from "./email-links";
+export * from "./webhook-signing";
+export * from "./messaging-settings";
+export * from "./message-activity";
+export * from "./widget-inbox";
+export * from "./campaign-stats";
+export { campaignTriggerProcessor, MAX_TRIGGER_AGE_MS } from "./campaign-trigger.processor";
+export { messagesCardSection } from "./messages-card-section";

@@ -1,0 +1,98 @@
+import type { PriorSeries } from "@nurture/core";
+import type { DbOrTrx, MessageRow } from "@nurture/db";
+import { sql } from "kysely";
+
+/** Statuses after which nothing more happens to a message (besides recipient activity). */
+export const FINAL_STATUSES = ["sent", "cancelled", "held", "skipped", "failed"] as const;
+
+/** The series of a campaign the user already started, for the repetition policy. */
+export async function priorSeries(db: DbOrTrx, campaignId: string, userId: number): Promise<PriorSeries[]> {
+  const rows = await sql<{ created_at: Date; window_key: string; live: boolean }>`
+    SELECT s.created_at, s.window_key,
+      EXISTS (SELECT 1 FROM messages m WHERE m.series_id = s.id AND (m.sent_at IS NOT NULL OR m.status IN ('queued', 'sending'))) AS live
+    FROM messages s
+    WHERE s.campaign_id = ${campaignId} AND s.user_id = ${userId} AND s.step_index = 0
+  `.execute(db);
+  return rows.rows.map((r) => ({ startedAt: r.created_at, windowKey: r.window_key, live: r.live }));
+}
+
+export interface NewMessage {
+  projectId: string;
+  campaignId: string;
+  stepId: string;
+  stepIndex: number;
+  userId: number;
+  windowKey: string;
+  /** The series' first message; omitted for a first step (the message is its own series). */
+  seriesId?: number;
+  channel: string;
+  trigger: Record<string, unknown>;
+  scheduledFor: Date;
+  createdAt: Date;
+}
+
+/**
+ * Inserts a ledger row unless one exists for (campaign, step, user, window): the unique key decides,
+ * so duplicate triggers and retried runs add nothing. Returns the new id, or null when it existed.
+ */
+export async function insertMessage(db: DbOrTrx, m: NewMessage): Promise<number | null> {
+  const id = m.seriesId === undefined ? (await sql<{ id: number }>`SELECT nextval(pg_get_serial_sequence('messages', 'id')) AS id`.execute(db)).rows[0]!.id : undefined;
+  const row = await db
+    .insertInto("messages")
+    .values({
+      ...(id !== undefined ? { id } : {}),
+      project_id: m.projectId,
+      campaign_id: m.campaignId,
+      step_id: m.stepId,
+      step_index: m.stepIndex,
+      user_id: m.userId,
+      window_key: m.windowKey,
+      series_id: m.seriesId ?? id!,
+      channel: m.channel,
+      trigger: JSON.stringify(m.trigger),
+      scheduled_for: m.scheduledFor,
+      created_at: m.createdAt,
+    })
+    .onConflict((oc) => oc.constraint("messages_once").doNothing())
+    .returning("id")
+    .executeTakeFirst();
+  return row?.id ?? null;
+}
+
+export function getMessage(db: DbOrTrx, projectId: string, id: number): Promise<MessageRow | undefined> {
+  return db.selectFrom("messages").selectAll().where("project_id", "=", projectId).where("id", "=", id).executeTakeFirst();
+}
+
+/**
+ * Moves a merged-away card's messages to the surviving card. Where both cards hold a message for
+ * the same step and window, the moved one gets a distinct window key so neither is lost.
+ */
+export async function moveMessages(db: DbOrTrx, projectId: string, from: number, into: number): Promise<void> {
+  await sql`
+    UPDATE messages m SET user_id = ${into},
+      window_key = CASE WHEN EXISTS (
+        SELECT 1 FROM messages t WHERE t.campaign_id = m.campaign_id AND t.step_id = m.step_id AND t.user_id = ${into} AND t.window_key = m.window_key
+      ) THEN m.window_key || '~' || m.id ELSE m.window_key END,
+      updated_at = now()
+    WHERE m.user_id = ${from} AND m.project_id = ${projectId}
+  `.execute(db);
+  await sql`UPDATE conversation_lines SET user_id = ${into} WHERE user_id = ${from} AND project_id = ${projectId}`.execute(db);
+  await sql`UPDATE message_conversions SET user_id = ${into} WHERE user_id = ${from} AND project_id = ${projectId}`.execute(db);
+  await sql`UPDATE email_unsubscribes SET user_id = ${into} WHERE user_id = ${from} AND project_id = ${projectId}`.execute(db);
+}
+
+/**
+ * The card a merged-away user id now lives in: merges leave a `$users_merged` event on the target.
+ * Null when the user is simply gone.
+ */
+export async function mergedInto(db: DbOrTrx, projectId: string, userId: number): Promise<number | null> {
+  const row = await db
+    .selectFrom("events")
+    .select("user_id")
+    .where("project_id", "=", projectId)
+    .where("name", "=", "$users_merged")
+    .where(sql<boolean>`properties->>'mergedUserId' = ${String(userId)}`)
+    .orderBy("id", "desc")
+    .executeTakeFirst();
+  return row?.user_id ?? null;
+}

@@ -1,0 +1,12 @@
+export { conditionSql, type ConditionSqlOptions } from "./condition-sql";
+export { nextChangeSql } from "./next-change-sql";
+export { loadCounterDefinitions, loadUserCounters, rebuildCounter, syncCounterOwner, type KeptCounter } from "./counters.repository";
+export { backfillSegment, unkeptCounters, type BackfillResult } from "./segment-backfill";
+export { recordPendingEntries, scheduleTicksFor } from "./segment-followup";
+export { createSegmentTask, enqueueSegmentTasks, pendingSegmentTasks, runSegmentTask, SEGMENT_TASKS, type SegmentTaskKind } from "./segment-tasks";
+export * from "./segments.repository";
+export * from "./segments.service";
+export * from "./lifecycle.service";
+export { segmentsProcessor, SegmentsRebuildingError } from "./segments.processor";
+export { loadSegmentsCardSection, segmentsCardView } from "./segment-card";
+export { lockSegmentsForRebuild } from "./segments-lock";

@@ -1,0 +1,2 @@
+export * from "./lifecycle-settings";
+export * from "./lifecycle-stage";

@@ -1,0 +1,2 @@
+export { TEMPLATE_LIMITS, type TemplateEscaping } from "./liquid-engine";
+export * from "./template";
