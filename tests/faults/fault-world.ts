@@ -33,6 +33,15 @@ export async function startWorld(options: { workers?: number; env?: Record<strin
     ...options.env,
   };
   const api = await startNurture("api", env);
+  // The witness for "processed exactly once": every stored load event is worth one point.
+  for (const event of ["load_tick", "storm"]) {
+    const res = await fetch(`${api.url}/v1/scoring-rules`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${project.secretKey}` },
+      body: JSON.stringify({ name: `${event} witness`, event, points: 1 }),
+    });
+    if (res.status !== 201) throw new Error(`could not create the witness scoring rule: ${res.status} ${await res.text()}`);
+  }
   const workers: NurtureProcess[] = [];
   const startWorker = async () => {
     const w = await startNurture("worker", env);
@@ -117,4 +126,19 @@ export async function countStored(db: Db, projectId: string, messageIds: string[
 export async function countUnprocessed(db: Db): Promise<number> {
   const row = await db.selectFrom("events").select((eb) => eb.fn.countAll<number>().as("n")).where("processed_at", "is", null).executeTakeFirstOrThrow();
   return Number(row.n);
+}
+
+/**
+ * Score points minus stored witness events, per project: 0 when every event was processed exactly
+ * once; positive would mean something scored twice, negative that processing was lost.
+ */
+export async function witnessBalance(db: Db, projectId: string, event: string): Promise<{ points: number; events: number }> {
+  const points = await db.selectFrom("users").select((eb) => eb.fn.coalesce(eb.fn.sum<number>("score"), eb.lit(0)).as("s")).where("project_id", "=", projectId).executeTakeFirstOrThrow();
+  const events = await db
+    .selectFrom("events")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .where("project_id", "=", projectId)
+    .where("name", "=", event)
+    .executeTakeFirstOrThrow();
+  return { points: Number(points.s), events: Number(events.n) };
 }

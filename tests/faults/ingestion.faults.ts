@@ -1,5 +1,5 @@
 import { sql } from "kysely";
-import { countStored, countUnprocessed, startWorld, streamEvents } from "./fault-world";
+import { countStored, countUnprocessed, startWorld, streamEvents, witnessBalance } from "./fault-world";
 import { result, sleep, waitFor, type ScenarioResult } from "./fault-kit";
 
 /** 4. Redis is killed (losing every job) and restarted while events stream in. */
@@ -15,11 +15,15 @@ export async function redisRestartedUnderLoad(): Promise<ScenarioResult> {
     const stored = await countStored(world.db, world.project.id, sent.ok);
     // Processing resumes by itself: the sweeper re-enqueues what Redis lost.
     const recoveryMs = await waitFor(async () => (await countUnprocessed(world.db)) === 0, 90_000, 250).catch(() => -1);
-    const processedTwice = await processedMoreThanOnce(world);
+    const witness = await witnessBalance(world.db, world.project.id, "load_tick");
     return result(
       "redis-restarted-under-load",
-      { "no 2xx for an unstored event": stored === sent.ok.length, "processing resumed by itself": recoveryMs >= 0, "nothing processed twice": processedTwice === 0 },
-      { sent: sent.sent, acknowledged: sent.ok.length, stored, statuses: sent.statuses, recoveryMs, processedTwice },
+      {
+        "no 2xx for an unstored event": stored === sent.ok.length,
+        "processing resumed by itself": recoveryMs >= 0,
+        "every event processed exactly once": witness.points === witness.events,
+      },
+      { sent: sent.sent, acknowledged: sent.ok.length, stored, statuses: sent.statuses, recoveryMs, witness },
     );
   } finally {
     await world.close();
@@ -89,27 +93,18 @@ export async function retryStorm(): Promise<ScenarioResult> {
     const perProject = await sql<{ project_id: string; n: number; distinct_ids: number }>`
       SELECT project_id, count(*)::int AS n, count(DISTINCT message_id)::int AS distinct_ids FROM events WHERE name = 'storm' GROUP BY project_id`.execute(world.db);
     await waitFor(async () => (await countUnprocessed(world.db)) === 0, 60_000, 250).catch(() => -1);
-    const processedTwice = await processedMoreThanOnce(world);
+    const witness = await witnessBalance(world.db, world.project.id, "storm");
     const oneEach = perProject.rows.length === 2 && perProject.rows.every((r) => r.n === EVENTS && r.distinct_ids === EVENTS);
     return result(
       "retry-storm",
-      { "one stored event per (project, messageId)": oneEach, "no failed request": statuses.every((s) => s === 200), "one processing per (project, messageId)": processedTwice === 0 },
-      { events: EVENTS, requests: copies, stored: perProject.rows.map((r) => r.n), processedTwice },
+      {
+        "one stored event per (project, messageId)": oneEach,
+        "no failed request": statuses.every((s) => s === 200),
+        "one processing per (project, messageId)": witness.points === EVENTS,
+      },
+      { events: EVENTS, requests: copies, stored: perProject.rows.map((r) => r.n), witness },
     );
   } finally {
     await world.close();
   }
-}
-
-/**
- * Events whose downstream effects happened more than once. The pipeline records its effects on
- * the timeline: system events carry the id of the user run; a twice-processed event would score
- * twice, so the score ledger (unique per rule and event) is the witness when scoring is on.
- */
-async function processedMoreThanOnce(world: { db: import("@nurture/db").Db }): Promise<number> {
-  const ledger = await sql<{ n: number }>`
-    SELECT count(*)::int AS n FROM (
-      SELECT event_id FROM score_ledger WHERE event_id IS NOT NULL GROUP BY rule_id, event_id HAVING count(*) > 1
-    ) AS dup`.execute(world.db).catch(() => ({ rows: [{ n: 0 }] }));
-  return ledger.rows[0]?.n ?? 0;
 }
