@@ -56,9 +56,7 @@ export async function seedDemoScoring({ apiUrl, secretKey, rules }: { apiUrl: st
 /**
  * Creates and activates the demo campaigns through the public admin API, skipping those that
  * exist by name, so `npm run demo` can run again without duplicates.
- *
- * SEEDING STEP — depends on the campaigns API (`/v1/campaigns`, issue 5). Activation is tried as
- * `POST /v1/campaigns/:id/activate`, then `PATCH /v1/campaigns/:id {status:"active"}`.
+ * Campaigns are created as drafts and activated with `POST /v1/campaigns/:id/status`.
  */
 export async function seedDemoCampaigns({ apiUrl, secretKey, campaigns }: SeedOptions): Promise<SeedResult> {
   const call = admin(apiUrl, secretKey);
@@ -83,8 +81,7 @@ export async function seedDemoCampaigns({ apiUrl, secretKey, campaigns }: SeedOp
       results.push({ name: campaign.name, outcome: "failed", detail: body.error?.message ?? `HTTP ${created.status}` });
       continue;
     }
-    let activated = await call("POST", `/v1/campaigns/${id}/activate`, {});
-    if (activated.status === 404) activated = await call("PATCH", `/v1/campaigns/${id}`, { status: "active" });
+    const activated = await call("POST", `/v1/campaigns/${id}/status`, { status: "active" });
     results.push(
       activated.ok
         ? { name: campaign.name, id, outcome: "created" }

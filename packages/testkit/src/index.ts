@@ -1,2 +1,3 @@
 export * from "./harness";
 export * from "./test-clock";
+export * from "./smtp-sink";

@@ -1,22 +1,27 @@
 import cors from "@fastify/cors";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
-import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
+import { serializerCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import { createPipelineNotifier } from "@nurture/backend";
 import type { AppDeps, AppOptions } from "./app-deps";
 import { registerErrorHandler } from "./plugins/error-handler";
 import { registerInputGuard } from "./plugins/input-guard";
 import { registerOpenApi } from "./plugins/openapi";
 import { registerRateLimit } from "./plugins/rate-limit";
+import { safeValidatorCompiler } from "./plugins/safe-validator";
 import { serverTimeouts } from "./plugins/server-timeouts";
+import { campaignsRoutes } from "./routes/campaigns.routes";
+import { emailLinksRoutes } from "./routes/email-links.routes";
 import { healthRoutes } from "./routes/health.routes";
 import { identityRoutes } from "./routes/identity.routes";
 import { ingestRoutes } from "./routes/ingest.routes";
 import { lifecycleRoutes } from "./routes/lifecycle.routes";
+import { messagingSettingsRoutes } from "./routes/messaging-settings.routes";
 import { projectsRoutes } from "./routes/projects.routes";
 import { scoringRoutes } from "./routes/scoring.routes";
 import { segmentsRoutes } from "./routes/segments.routes";
 import { trackerRoutes } from "./routes/tracker.routes";
 import { usersRoutes } from "./routes/users.routes";
+import { widgetRoutes } from "./routes/widget.routes";
 
 /** Routes that browsers on customers' sites call; every other route is admin-only. */
 const PUBLIC_PREFIXES = ["/v1/track", "/v1/page", "/v1/screen", "/v1/identify", "/v1/alias", "/v1/group", "/v1/batch", "/v1/widget", "/tracker.js", "/t/"];
@@ -39,7 +44,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     genReqId: (req) => (req.headers["x-request-id"] as string | undefined)?.slice(0, 100) || crypto.randomUUID(),
   }).withTypeProvider<ZodTypeProvider>();
 
-  app.setValidatorCompiler(validatorCompiler);
+  app.setValidatorCompiler(safeValidatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandler(app);
 
@@ -52,7 +57,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       const isPublic = PUBLIC_PREFIXES.some((p) => path.startsWith(p));
       const origin = req.headers.origin;
       // Tracking routes accept any site; the admin API answers only to configured origins.
-      if (isPublic) return callback(null, { origin: true, credentials: false, exposedHeaders: ["Retry-After"] });
+      // Retry-After must be readable by the tracker's back-off; preflights are cached for a day.
+      if (isPublic) return callback(null, { origin: true, credentials: false, exposedHeaders: ["Retry-After"], maxAge: 86_400 });
       return callback(null, { origin: origin !== undefined && deps.config.ADMIN_CORS_ORIGINS.includes(origin) });
     },
   });
@@ -80,5 +86,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(lifecycleRoutes(deps));
   await app.register(trackerRoutes(deps));
   await app.register(identityRoutes(deps));
+  await app.register(campaignsRoutes(deps));
+  await app.register(messagingSettingsRoutes(deps));
+  await app.register(widgetRoutes(deps));
+  await app.register(emailLinksRoutes(deps));
   return app;
 }

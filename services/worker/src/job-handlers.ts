@@ -1,5 +1,6 @@
 import type { JobPayload, QueueName } from "@nurture/jobs";
 import type { Job } from "bullmq";
+import { deliveryJob } from "./jobs/delivery.job";
 import { maintenanceJob } from "./jobs/maintenance.job";
 import { pipelineJob } from "./jobs/pipeline.job";
 import type { WorkerDeps } from "./worker-deps";
@@ -11,6 +12,6 @@ export type JobHandlers = { [Q in QueueName]: JobHandler<Q> | null };
 
 export const jobHandlers: JobHandlers = {
   pipeline: pipelineJob,
-  delivery: null,
+  delivery: deliveryJob,
   maintenance: maintenanceJob,
 };

@@ -133,7 +133,8 @@ async function loadSnapshot(trx: Trx, projectId: string, events: readonly Incomi
  * visitors then update statistics and cards one after the other instead of deadlocking.
  */
 async function lockCards(trx: Trx, ids: number[]): Promise<void> {
-  if (ids.length === 0) return;
+  // One card needs no ordering: the statements that follow lock it anyway.
+  if (ids.length <= 1) return;
   await sql`SELECT 1 FROM users WHERE id = ANY(${ids}::bigint[]) ORDER BY id FOR NO KEY UPDATE`.execute(trx);
 }
 

@@ -8,6 +8,7 @@ import {
   startOfLocalDay,
   templateData,
   TemplateRenderError,
+  type Channel,
   type MessagingSettings,
   type RenderedContent,
   type UserCard,
@@ -50,7 +51,7 @@ export type Preparation =
   /** Nothing to do: already finished, or gone. */
   | { kind: "done"; reason: string }
   /** Not now: come back at `until` (another worker's lease, quiet hours, not due yet). */
-  | { kind: "wait"; until: Date; reason: string }
+  | { kind: "wait"; until: Date; reason: string; channel: Channel }
   /** Recorded as cancelled / held / skipped / failed; `next` is the series' following step, if it continues. */
   | { kind: "stopped"; status: "cancelled" | "held" | "skipped" | "failed"; reason: string; next: NextDelivery | null }
   | { kind: "send"; claim: Claim };
@@ -136,10 +137,10 @@ export async function prepareDelivery(deps: DeliveryDeps, projectId: string, mes
     if (!message) return { kind: "done", reason: "message not found" };
     if (message.status !== "queued" && message.status !== "sending") return { kind: "done", reason: `already ${message.status}` };
     if (message.status === "sending" && message.claimed_until !== null && message.claimed_until > now) {
-      return { kind: "wait", until: message.claimed_until, reason: "another worker is sending it" };
+      return { kind: "wait", until: message.claimed_until, reason: "another worker is sending it", channel: message.channel as Channel };
     }
     if (message.status === "queued" && message.scheduled_for.getTime() > now.getTime() + 1_000) {
-      return { kind: "wait", until: message.scheduled_for, reason: "not due yet" };
+      return { kind: "wait", until: message.scheduled_for, reason: "not due yet", channel: message.channel as Channel };
     }
 
     const campaign = await getCampaign(trx, projectId, message.campaign_id);
@@ -187,7 +188,7 @@ export async function prepareDelivery(deps: DeliveryDeps, projectId: string, mes
       const reason = `quiet hours ${settings.quietHours!.start}–${settings.quietHours!.end} (${settings.timeZone}); sending at ${quietEnd.toISOString()}`;
       await trx.updateTable("messages").set({ status: "queued", scheduled_for: quietEnd, claim_token: null, claimed_until: null, updated_at: sql`now()` }).where("id", "=", message.id).execute();
       await recordDecision(trx, { projectId, campaignId: campaign.id, userId: user.id, stage: "send", outcome: "delayed", reason, stepId: step.id, messageId: message.id, at: now });
-      return { kind: "wait", until: quietEnd, reason };
+      return { kind: "wait", until: quietEnd, reason, channel: step.channel };
     }
     if (settings.dailyCaps[step.channel] !== undefined) {
       const cap = capDecision(settings.dailyCaps, step.channel, await sentToday(trx, message, startOfLocalDay(now, settings.timeZone)));

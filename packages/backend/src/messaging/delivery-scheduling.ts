@@ -22,12 +22,13 @@ export async function enqueueDelivery(
   queues: Queues,
   message: { projectId: string; messageId: number; channel: Channel; scheduledFor: Date },
   now: Date,
+  options: { jobId?: string } = {},
 ): Promise<void> {
   await queues.add(
     "delivery",
     { projectId: message.projectId, messageId: message.messageId },
     {
-      jobId: deliveryJobId(message.messageId, message.scheduledFor),
+      jobId: options.jobId ?? deliveryJobId(message.messageId, message.scheduledFor),
       delay: Math.max(0, message.scheduledFor.getTime() - now.getTime()),
       ...RETRIES[message.channel],
     },

@@ -34,6 +34,7 @@ export interface ConditionSqlOptions {
 }
 
 const u = (column: string) => sql.ref(`u.${column}`);
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The aggregate a leaf reads, as a FROM + WHERE correlated with `u`, naming total/first_at/last_at. */
 interface AggregateSource {
@@ -166,6 +167,8 @@ export function conditionSql(condition: Condition, opts: ConditionSqlOptions): B
     case "lifecycle_stage":
       return textSql("lifecycle_stage", c.node.lifecycleStage);
     case "segment":
+      // Not an id any segment can have: no card is a member (as in memory).
+      if (!UUID.test(c.node.segment)) return FALSE;
       return sql<boolean>`EXISTS (SELECT 1 FROM segment_members m WHERE m.segment_id = ${c.node.segment}::uuid AND m.user_id = ${u("id")})`;
     case "first_seen":
       return dateSql(u("first_seen_at"), c.node.firstSeen, opts.now);

@@ -24,9 +24,12 @@ export function pathSql(base: RawBuilder<unknown>, property: string): RawBuilder
 
 const OPS = { eq: "=", neq: "<>", gt: ">", gte: ">=", lt: "<", lte: "<=" } as const;
 
-/** A number comparison over a non-NULL SQL expression (`cast` names the SQL type of the constant). */
-export function compareSql(expr: RawBuilder<unknown>, cmp: NumberComparison, cast = "numeric"): Bool {
-  const constant = (n: number) => sql`${String(n)}::${sql.raw(cast)}`;
+/**
+ * A number comparison over a non-NULL SQL expression. Whole constants are bigint so an integer column
+ * (counts, score) is compared as it is stored — indexable, and estimated from its statistics.
+ */
+export function compareSql(expr: RawBuilder<unknown>, cmp: NumberComparison): Bool {
+  const constant = (n: number) => (Number.isSafeInteger(n) ? sql`${String(n)}::bigint` : sql`${String(n)}::numeric`);
   if (cmp.op === "between") return sql<boolean>`(${expr} >= ${constant(cmp.from)} AND ${expr} <= ${constant(cmp.to)})`;
   return sql<boolean>`(${expr} ${sql.raw(OPS[cmp.op])} ${constant(cmp.value)})`;
 }

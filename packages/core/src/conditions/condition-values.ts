@@ -37,8 +37,7 @@ export function containsValue(value: unknown, expected: Scalar): boolean {
 
 // ASCII digits spelled out: PostgreSQL's \d may match other scripts' digits, JavaScript's does not.
 const ISO_DATE = /^([1-9][0-9]{3})-([0-9]{2})-([0-9]{2})(?:[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.([0-9]{1,9}))?)?(Z|[+-][0-9]{2}:[0-9]{2})?)?$/;
-/** The same pattern in PostgreSQL's regex dialect, for the SQL evaluator. */
-export const ISO_DATE_PATTERN_SQL = ISO_DATE.source;
+// migrations/010_segments.sql (nurture_instant) spells the same pattern for the SQL evaluator.
 
 const isLeapYear = (y: number) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
 const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];

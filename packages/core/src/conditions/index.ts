@@ -1,6 +1,6 @@
 export * from "./condition.types";
 export * from "./condition.schema";
-export { readPath, splitPropertyPath, parseIsoDate, propertyInstant, utcDayKey, epochDay, dayKeyOfEpochDay, windowBounds, DAY_MS, ISO_DATE_PATTERN_SQL } from "./condition-values";
+export { readPath, splitPropertyPath, parseIsoDate, propertyInstant, utcDayKey, epochDay, dayKeyOfEpochDay, windowBounds, DAY_MS } from "./condition-values";
 export * from "./counter-key";
 export * from "./condition-analysis";
 export { eventMatchesFilter, compileEventFilter } from "./leaf-checks";

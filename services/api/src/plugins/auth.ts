@@ -6,6 +6,8 @@ import type { FastifyRequest } from "fastify";
 declare module "fastify" {
   interface FastifyRequest {
     project: ProjectRow;
+    /** Tracking call made with the secret key (a site's server): its user ids need no identity token. */
+    trustedSource?: boolean;
   }
 }
 
@@ -38,6 +40,31 @@ export function secretKeyAuth(db: Db) {
   };
 }
 
+/**
+ * Write keys are looked up on every tracking request; a short-lived cache saves that round trip.
+ * A rotated write key stops working at once in the process that rotated it and within
+ * WRITE_KEY_CACHE_MS everywhere else. Unknown keys are not cached.
+ */
+const WRITE_KEY_CACHE_MS = 5_000;
+const writeKeyCache = new WeakMap<Db, Map<string, { project: ProjectRow; until: number }>>();
+
+export function forgetCachedWriteKeys(db: Db): void {
+  writeKeyCache.delete(db);
+}
+
+async function projectForWriteKey(db: Db, key: string): Promise<ProjectRow | undefined> {
+  let cache = writeKeyCache.get(db);
+  if (!cache) writeKeyCache.set(db, (cache = new Map()));
+  const hit = cache.get(key);
+  if (hit && hit.until > Date.now()) return hit.project;
+  const project = await findProjectByWriteKey(db, key);
+  if (project) {
+    if (cache.size > 10_000) cache.clear();
+    cache.set(key, { project, until: Date.now() + WRITE_KEY_CACHE_MS });
+  } else cache.delete(key);
+  return project;
+}
+
 /** The write key from HTTP Basic, a Bearer header, the body (`writeKey`) or the query string. */
 export function writeKeyAuth(db: Db) {
   return async (request: FastifyRequest) => {
@@ -49,7 +76,16 @@ export function writeKeyAuth(db: Db) {
       (typeof body?.writeKey === "string" ? body.writeKey : undefined) ??
       (typeof query?.writeKey === "string" ? query.writeKey : undefined);
     if (!key) throw new AppError("unauthorized", "Missing write key: send it as the HTTP Basic user name or as `writeKey` in the body");
-    const project = await findProjectByWriteKey(db, key);
+    if (key.startsWith("sk_")) {
+      // Server-side sources may send events with the secret key: they vouch for their user ids.
+      const trusted = await findProjectBySecretKey(db, key);
+      if (!trusted) throw new AppError("unauthorized", "Unknown secret key");
+      request.project = trusted;
+      request.trustedSource = true;
+      request.log = request.log.child({ projectId: trusted.id });
+      return;
+    }
+    const project = await projectForWriteKey(db, key);
     if (!project) throw new AppError("unauthorized", "Unknown write key");
     request.project = project;
     request.log = request.log.child({ projectId: project.id });

@@ -1,4 +1,6 @@
+import { updateProjectSettings } from "@nurture/backend";
 import { createHarness, type Harness } from "@nurture/testkit";
+import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 let h: Harness;
@@ -174,5 +176,50 @@ describe("concurrent ingestion", () => {
     expect(fay.eventStats.tap.count).toBe(11);
     const events = await h.admin({ method: "GET", url: "/v1/users/fay/events?name=tap&limit=100" });
     expect(events.json().items).toHaveLength(11);
+  });
+});
+
+describe("identity verification on ingestion", () => {
+  const secret = "identity-secret-for-tests-0123456789";
+  const sign = (sub: string, expiresIn = "1h") =>
+    new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject(sub).setIssuedAt().setExpirationTime(expiresIn).sign(new TextEncoder().encode(secret));
+  let keys: { writeKey: string; secretKey: string; id: string };
+  const send = (path: string, body: object, key = keys.writeKey) =>
+    h.app.inject({ method: "POST", url: path, payload: body, headers: { authorization: `Basic ${Buffer.from(`${key}:`).toString("base64")}` } });
+
+  beforeAll(async () => {
+    keys = await h.newProject("Verified");
+    await updateProjectSettings(h.db, keys.id, "identity", { secret, required: true });
+  });
+
+  it("refuses a browser identify without a valid token, naming the field, and stores nothing", async () => {
+    const res = await send("/v1/batch", { batch: [{ type: "track", anonymousId: "mallory", event: "x" }, { type: "identify", anonymousId: "mallory", userId: "victim" }] });
+    expect(res.statusCode).toBe(401);
+    expect(res.json().error.details[0].path).toBe("body.batch.1.context.identityToken");
+    const expired = await send("/v1/identify", { anonymousId: "mallory", userId: "victim", context: { identityToken: await sign("victim", "-1m") } });
+    expect(expired.statusCode).toBe(401);
+    const forged = await send("/v1/identify", { anonymousId: "mallory", userId: "victim", context: { identityToken: await sign("someone-else") } });
+    expect(forged.statusCode).toBe(401);
+    const count = await h.db.selectFrom("events").select((eb) => eb.fn.countAll<number>().as("n")).where("project_id", "=", keys.id).executeTakeFirstOrThrow();
+    expect(Number(count.n)).toBe(0);
+  });
+
+  it("accepts a signed identify and never stores the token", async () => {
+    const res = await send("/v1/identify", { anonymousId: "vic-browser", userId: "vic", traits: { name: "Vic" }, context: { identityToken: await sign("vic") } });
+    expect(res.statusCode).toBe(200);
+    const timeline = await h.app.inject({ method: "GET", url: "/v1/users/vic/events", headers: { authorization: `Bearer ${keys.secretKey}` } });
+    expect(JSON.stringify(timeline.json())).not.toContain("identityToken");
+  });
+
+  it("does not let a browser join another user's card by naming their id on a track", async () => {
+    await send("/v1/track", { anonymousId: "mallory-2", event: "snoop" });
+    await send("/v1/track", { anonymousId: "mallory-2", userId: "vic", event: "snoop" });
+    const mallory = await h.app.inject({ method: "GET", url: "/v1/users/mallory-2?by=anonymousId", headers: { authorization: `Bearer ${keys.secretKey}` } });
+    expect(mallory.json().userId).toBeNull();
+  });
+
+  it("trusts the site's server when it sends with the secret key", async () => {
+    const res = await send("/v1/identify", { anonymousId: "srv-anon", userId: "server-user", traits: { plan: "pro" } }, keys.secretKey);
+    expect(res.statusCode).toBe(200);
   });
 });

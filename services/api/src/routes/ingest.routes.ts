@@ -1,8 +1,10 @@
 import { AppError, ingestEvents, type IncomingEvent } from "@nurture/backend";
+import type { FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { AppDeps } from "../app-deps";
 import { writeKeyAuth } from "../plugins/auth";
+import { assertVerifiedIdentity, identitySettings } from "../plugins/identity-verification";
 import { normalizeMessage } from "../schemas/normalize-message";
 import {
   aliasBody,
@@ -40,7 +42,8 @@ export function ingestRoutes(deps: AppDeps): FastifyPluginAsyncZod {
   return async (app) => {
     const auth = writeKeyAuth(deps.db);
 
-    async function store(events: IncomingEvent[], request: { project: { id: string } }) {
+    async function store(events: IncomingEvent[], request: FastifyRequest, pathOf: (index: number) => string) {
+      await verifyIdentities(events, request, pathOf, deps.now());
       const result = await ingestEvents(deps.db, request.project.id, events);
       if (result.stored > 0) deps.notifier.notify(request.project.id, result.userIds);
       return { success: true as const, stored: result.stored, duplicates: result.duplicates };
@@ -56,7 +59,7 @@ export function ingestRoutes(deps: AppDeps): FastifyPluginAsyncZod {
         },
         async (request) => {
           const message = { ...(request.body as object), type } as BatchMessage;
-          return store([normalizeMessage(message, new Date())], request);
+          return store([normalizeMessage(message, new Date())], request, () => "body");
         },
       );
 
@@ -84,8 +87,28 @@ export function ingestRoutes(deps: AppDeps): FastifyPluginAsyncZod {
         const receivedAt = new Date();
         const { batch, sentAt, context } = request.body;
         const events = batch.map((m) => normalizeMessage(m, receivedAt, { ...(sentAt ? { sentAt } : {}), ...(context ? { context } : {}) }));
-        return store(events, request);
+        return store(events, request, (i) => `body.batch.${i}`);
       },
     );
   };
+}
+
+/**
+ * With identity verification on, a browser cannot claim a user id: identify and alias must carry
+ * the token the site's server signed (`context.identityToken`), and other messages naming a user
+ * id do not link the browser's anonymous id to that user (so nobody joins another person's card
+ * and reads their inbox). Calls made with the secret key are trusted. The token is never stored.
+ */
+async function verifyIdentities(events: IncomingEvent[], request: FastifyRequest, pathOf: (index: number) => string, now: Date): Promise<void> {
+  const enforce = !request.trustedSource && identitySettings(request.project).required;
+  for (const [index, event] of events.entries()) {
+    const token = typeof event.context.identityToken === "string" ? event.context.identityToken : undefined;
+    delete event.context.identityToken;
+    if (!enforce || event.userId === undefined) continue;
+    if (event.type === "identify" || event.type === "alias") {
+      await assertVerifiedIdentity(request.project, event.userId, token, now, `${pathOf(index)}.context.identityToken`);
+    } else {
+      delete event.anonymousId;
+    }
+  }
 }

@@ -2,7 +2,7 @@ import { createProject, rotateProjectKeys } from "@nurture/backend";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { AppDeps } from "../app-deps";
-import { adminTokenAuth, secretKeyAuth } from "../plugins/auth";
+import { adminTokenAuth, forgetCachedWriteKeys, secretKeyAuth } from "../plugins/auth";
 
 export const projectNameSchema = z.string().trim().min(1).max(200);
 const rotateBody = z.object({
@@ -29,7 +29,11 @@ export function projectsRoutes(deps: AppDeps): FastifyPluginAsyncZod {
         schema: { tags: ["projects"], summary: "Rotate a project's keys (operator token)", params: z.object({ id: z.uuid() }), body: rotateBody },
         preValidation: operator,
       },
-      async (request) => rotateProjectKeys(deps.db, request.params.id, request.body.keys),
+      async (request) => {
+        const keys = await rotateProjectKeys(deps.db, request.params.id, request.body.keys);
+        forgetCachedWriteKeys(deps.db);
+        return keys;
+      },
     );
 
     app.get("/v1/project", { schema: { tags: ["projects"], summary: "The project of this secret key" }, preValidation: project }, async (request) => ({
@@ -43,7 +47,11 @@ export function projectsRoutes(deps: AppDeps): FastifyPluginAsyncZod {
     app.post(
       "/v1/project/keys/rotate",
       { schema: { tags: ["projects"], summary: "Rotate this project's keys", body: rotateBody }, preValidation: project },
-      async (request) => rotateProjectKeys(deps.db, request.project.id, request.body.keys),
+      async (request) => {
+        const keys = await rotateProjectKeys(deps.db, request.project.id, request.body.keys);
+        forgetCachedWriteKeys(deps.db);
+        return keys;
+      },
     );
   };
 }

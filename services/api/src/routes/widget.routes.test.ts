@@ -1,0 +1,148 @@
+import { createHarness, type Harness } from "@nurture/testkit";
+import { SignJWT } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+let h: Harness;
+beforeAll(async () => {
+  h = await createHarness({ worker: true });
+});
+afterAll(async () => h.close());
+
+async function until<T>(fn: () => Promise<T | undefined | null | false>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error("condition not reached in time");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function activeCampaign(body: Record<string, unknown>): Promise<string> {
+  const created = await h.admin({ method: "POST", url: "/v1/campaigns", payload: body });
+  expect(created.statusCode, created.body).toBe(201);
+  await h.admin({ method: "POST", url: `/v1/campaigns/${created.json().id}/status`, payload: { status: "active" } });
+  return created.json().id;
+}
+
+const inbox = (query: Record<string, string>, headers: Record<string, string> = {}) =>
+  h.app.inject({ method: "GET", url: `/v1/widget/messages?${new URLSearchParams({ writeKey: h.project.writeKey, ...query })}`, headers });
+
+/** As the tracker sends it: JSON in a text/plain body, so browsers skip the CORS preflight. */
+const act = (id: string, action: string, body: Record<string, string>, headers: Record<string, string> = {}) =>
+  h.app.inject({
+    method: "POST",
+    url: `/v1/widget/messages/${id}/${action}`,
+    headers: { "content-type": "text/plain", ...headers },
+    payload: JSON.stringify({ writeKey: h.project.writeKey, ...body }),
+  });
+
+const waitForInbox = (query: Record<string, string>, count = 1, headers: Record<string, string> = {}) =>
+  until(async () => {
+    const res = await inbox(query, headers);
+    return res.statusCode === 200 && res.json().messages.length >= count ? res.json().messages : null;
+  });
+
+describe("widget inbox", () => {
+  it("shows a triggered popup and counts the click", async () => {
+    const campaignId = await activeCampaign({
+      name: "Welcome popup",
+      trigger: { type: "event", event: "$page", where: [{ property: "path", op: "eq", value: "/pricing" }] },
+      steps: [{ channel: "popup", content: { title: "Hi {{ user.name | default: \"there\" }}", body: "<b>10% off</b> today", buttonLabel: "Shop", buttonUrl: "https://shop.test/sale" } }],
+    });
+    await h.track("/v1/page", { anonymousId: "visitor-1", name: "Pricing", properties: { path: "/pricing" } });
+    const [message] = await waitForInbox({ anonymousId: "visitor-1" });
+    expect(message).toMatchObject({ channel: "popup", content: { title: "Hi there", body: "<b>10% off</b> today", buttonLabel: "Shop", buttonUrl: "https://shop.test/sale" } });
+    expect(new Date(message.createdAt).toString()).not.toBe("Invalid Date");
+
+    expect((await act(message.id, "shown", { anonymousId: "visitor-1" })).statusCode).toBe(200);
+    expect((await act(message.id, "clicked", { anonymousId: "visitor-1" })).statusCode).toBe(200);
+    expect((await inbox({ anonymousId: "visitor-1" })).json().messages).toEqual([]);
+
+    const stats = (await h.admin({ method: "GET", url: `/v1/campaigns/${campaignId}/stats` })).json();
+    expect(stats.total).toMatchObject({ sent: 1, delivered: 1, clicked: 1 });
+    await h.drain();
+    const card = (await h.admin({ method: "GET", url: "/v1/users/visitor-1" })).json();
+    expect(card.messages[0]).toMatchObject({ channel: "popup", status: "clicked" });
+    expect(card.eventStats.$message_clicked.count).toBe(1);
+  });
+
+  it("keeps one visitor out of another's inbox", async () => {
+    await activeCampaign({ name: "Nudge", trigger: { type: "event", event: "nudge_me" }, steps: [{ channel: "popup", content: { body: "psst" } }] });
+    await h.track("/v1/track", { anonymousId: "owner", event: "nudge_me" });
+    const [message] = await waitForInbox({ anonymousId: "owner" });
+    await h.track("/v1/track", { anonymousId: "stranger", event: "other" });
+    await h.drain();
+    expect((await inbox({ anonymousId: "stranger" })).json().messages).toEqual([]);
+    expect((await act(message.id, "dismissed", { anonymousId: "stranger" })).statusCode).toBe(404);
+    expect((await act(message.id, "dismissed", { anonymousId: "owner" })).statusCode).toBe(200);
+    expect((await inbox({ anonymousId: "owner" })).json().messages).toEqual([]);
+    expect((await inbox({ anonymousId: "owner", writeKey: "wk_wrong" })).statusCode).toBe(401);
+  });
+
+  it("puts a chat reply on the card and lets it trigger another campaign", async () => {
+    await activeCampaign({ name: "Chat hello", trigger: { type: "event", event: "viewed_payment_form" }, steps: [{ channel: "chat", content: { text: "Need help paying, {{ user.name }}?", senderName: "Maya" } }] });
+    const followUp = await activeCampaign({
+      name: "Reply follow-up",
+      trigger: { type: "event", event: "$message_replied" },
+      steps: [{ channel: "chat", content: { text: "Thanks! You wrote: {{ event.properties.text }}", senderName: "Maya" } }],
+    });
+    await h.track("/v1/identify", { userId: "carl", anonymousId: "carl-browser", traits: { name: "Carl" } });
+    await h.track("/v1/track", { userId: "carl", event: "viewed_payment_form" });
+    const [chat] = await waitForInbox({ anonymousId: "carl-browser", userId: "carl" });
+    expect(chat).toMatchObject({ channel: "chat", content: { text: "Need help paying, Carl?", senderName: "Maya" } });
+
+    expect((await act(chat.id, "reply", { anonymousId: "carl-browser", userId: "carl" })).statusCode).toBe(400);
+    expect((await act(chat.id, "reply", { anonymousId: "carl-browser", userId: "carl", text: "Is PayPal ok? {{ 7 | times: 6 }}" })).statusCode).toBe(200);
+    const [answer] = await waitForInbox({ anonymousId: "carl-browser", userId: "carl" });
+    expect(answer.content.text).toBe("Thanks! You wrote: Is PayPal ok? {{ 7 | times: 6 }}");
+
+    const card = (await h.admin({ method: "GET", url: "/v1/users/carl" })).json();
+    expect(card.conversation.map((l: { direction: string; text: string }) => [l.direction, l.text])).toEqual([
+      ["out", "Need help paying, Carl?"],
+      ["in", "Is PayPal ok? {{ 7 | times: 6 }}"],
+      ["out", "Thanks! You wrote: Is PayPal ok? {{ 7 | times: 6 }}"],
+    ]);
+    expect(card.eventStats.$message_replied.count).toBe(1);
+    expect(card.messages.find((m: { campaignId: string }) => m.campaignId !== followUp).status).toBe("replied");
+  });
+});
+
+describe("widget identity verification", () => {
+  let secret: string;
+  const token = (sub: string, key = secret, expiresIn = "10m") =>
+    new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject(sub).setIssuedAt().setExpirationTime(expiresIn).sign(new TextEncoder().encode(key));
+
+  beforeAll(async () => {
+    await activeCampaign({ name: "Private chat", trigger: { type: "event", event: "asked_for_help" }, steps: [{ channel: "chat", content: { text: "Your order #123 ships today" } }] });
+    await h.track("/v1/identify", { userId: "dora", anonymousId: "dora-laptop" });
+    await h.track("/v1/track", { userId: "dora", event: "asked_for_help" });
+    await waitForInbox({ anonymousId: "dora-laptop", userId: "dora" });
+    const res = await h.admin({ method: "POST", url: "/v1/project/identity-verification/secret" });
+    expect(res.statusCode, res.body).toBe(200);
+    secret = res.json().secret;
+  });
+
+  it("opens the inbox only with a valid token for that user", async () => {
+    const who = { anonymousId: "attacker", userId: "dora" };
+    expect((await inbox(who)).statusCode).toBe(401);
+    expect((await inbox(who, { "x-nurture-identity": await token("dora", "not-the-project-secret-0123456789") })).statusCode).toBe(401);
+    expect((await inbox(who, { "x-nurture-identity": await token("someone-else") })).statusCode).toBe(401);
+    const expired = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject("dora").setExpirationTime(Math.floor(Date.now() / 1000) - 3600).sign(new TextEncoder().encode(secret));
+    expect((await inbox(who, { "x-nurture-identity": expired })).statusCode).toBe(401);
+    const ok = await inbox(who, { "x-nurture-identity": await token("dora") });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json().messages[0].content.text).toBe("Your order #123 ships today");
+  });
+
+  it("does not open an identified user's inbox through their anonymous id alone", async () => {
+    expect((await inbox({ anonymousId: "dora-laptop" })).statusCode).toBe(401);
+    const [message] = (await inbox({ anonymousId: "dora-laptop" }, { "x-nurture-identity": await token("dora") })).json().messages;
+    expect((await act(message.id, "reply", { anonymousId: "dora-laptop", text: "hi" })).statusCode).toBe(401);
+    expect((await act(message.id, "reply", { anonymousId: "dora-laptop", userId: "dora", text: "hi" }, { "x-nurture-identity": await token("dora") })).statusCode).toBe(200);
+  });
+
+  it("still serves anonymous visitors without a token", async () => {
+    expect((await inbox({ anonymousId: "brand-new-visitor" })).json()).toEqual({ messages: [] });
+  });
+});

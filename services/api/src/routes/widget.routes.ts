@@ -1,0 +1,107 @@
+import { AppError, findWidgetVisitor, getProject, listInbox, recordWidgetAction } from "@nurture/backend";
+import type { ProjectRow, UserRow } from "@nurture/db";
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import type { AppDeps } from "../app-deps";
+import { writeKeyAuth } from "../plugins/auth";
+import { assertVerifiedIdentity } from "../plugins/identity-verification";
+
+const visitor = {
+  writeKey: z.string().min(1).max(200).optional(),
+  anonymousId: z.string().min(1).max(200),
+  userId: z.string().min(1).max(200).optional(),
+};
+const identityHeader = z.object({ "x-nurture-identity": z.string().max(4_000).optional() }).loose();
+const widgetMessage = z.object({
+  id: z.string(),
+  channel: z.enum(["popup", "chat"]),
+  content: z.object({
+    title: z.string().optional(),
+    body: z.string().optional(),
+    buttonLabel: z.string().optional(),
+    buttonUrl: z.string().optional(),
+    text: z.string().optional(),
+    senderName: z.string().optional(),
+  }),
+  createdAt: z.string(),
+});
+
+/**
+ * Whose inbox this is, proven when the project requires identity verification: a claimed user id
+ * needs a token for it, and an anonymous id that now belongs to a known user needs that user's token —
+ * so neither guessing a user id nor learning an anonymous id opens someone else's inbox.
+ */
+async function verifiedVisitor(
+  deps: AppDeps,
+  cached: ProjectRow,
+  who: { anonymousId: string; userId?: string | undefined },
+  token: string | undefined,
+): Promise<UserRow | undefined> {
+  const now = deps.now();
+  // The write-key cache may hold settings a few seconds old; turning verification on takes effect at once.
+  const project = (await getProject(deps.db, cached.id)) ?? cached;
+  if (who.userId !== undefined) await assertVerifiedIdentity(project, who.userId, token, now, "headers.x-nurture-identity");
+  const user = await findWidgetVisitor(deps.db, project.id, who);
+  if (who.userId === undefined && user?.user_id) await assertVerifiedIdentity(project, user.user_id, token, now, "headers.x-nurture-identity");
+  return user;
+}
+
+/** The on-site widget: the visitor's pending popups and chat messages, and what they did with them. */
+export function widgetRoutes(deps: AppDeps): FastifyPluginAsyncZod {
+  return async (app) => {
+    const auth = writeKeyAuth(deps.db);
+
+    app.get(
+      "/v1/widget/messages",
+      {
+        schema: {
+          tags: ["widget"],
+          summary: "The visitor's pending popups and chat messages (write key + the visitor's ids)",
+          description: "When the project requires identity verification, send the token your server signed for the user as `X-Nurture-Identity`.",
+          querystring: z.object(visitor),
+          headers: identityHeader,
+          response: { 200: z.object({ messages: z.array(widgetMessage) }) },
+        },
+        preValidation: auth,
+      },
+      async (request, reply) => {
+        reply.header("cache-control", "no-store");
+        const user = await verifiedVisitor(deps, request.project, request.query, request.headers["x-nurture-identity"]);
+        return { messages: user ? await listInbox(deps.db, request.project.id, user.id, deps.now()) : [] };
+      },
+    );
+
+    app.post(
+      "/v1/widget/messages/:id/:action",
+      {
+        schema: {
+          tags: ["widget"],
+          summary: "Record that the visitor saw, clicked, dismissed or replied to a message",
+          description: "A reply lands on the card as a conversation line and as a `$message_replied` event (usable as a campaign trigger).",
+          params: z.object({ id: z.string().regex(/^\d{1,15}$/, "must be a message id"), action: z.enum(["shown", "clicked", "dismissed", "reply"]) }),
+          body: z.object({ ...visitor, text: z.string().min(1).max(5_000).optional() }),
+          headers: identityHeader,
+          response: { 200: z.object({ success: z.literal(true) }) },
+        },
+        preValidation: auth,
+      },
+      async (request) => {
+        const { id, action } = request.params;
+        const user = await verifiedVisitor(deps, request.project, request.body, request.headers["x-nurture-identity"]);
+        if (!user) throw new AppError("not_found", "Message not found in this visitor's inbox");
+        const userIds = await recordWidgetAction(
+          deps.db,
+          request.project.id,
+          { user, anonymousId: request.body.anonymousId, userId: request.body.userId },
+          Number(id),
+          action,
+          request.body.text,
+          deps.now(),
+        );
+        if (userIds.length > 0) deps.notifier.notify(request.project.id, userIds);
+        return { success: true as const };
+      },
+    );
+  };
+}
+
