@@ -1,6 +1,6 @@
 import { explainCondition, firstMatchingOccurrence, repeatDecision, type Channel, type DecisionTraces, type TriggerOccurrence } from "@nurture/core";
 import type { PipelineContext, Processor } from "../pipeline/pipeline.types";
-import { campaignsTriggeredBy, type Campaign } from "./campaigns.repository";
+import { campaignsForRun, type Campaign } from "./campaigns.repository";
 import { moveDecisions, recordDecisions, type NewDecision } from "./decisions.repository";
 import { enqueueDelivery } from "./delivery-scheduling";
 import { attributeGoals } from "./goal-attribution";
@@ -88,10 +88,10 @@ export const campaignTriggerProcessor: Processor = async (ctx) => {
   }
   const occurrences = occurrencesOf(ctx);
   if (occurrences.length === 0) return;
-  await attributeGoals(ctx.trx, ctx.project.id, ctx.user.id, occurrences);
-  const campaigns = await campaignsTriggeredBy(ctx.trx, ctx.project.id, [...new Set(occurrences.map((o) => o.name))]);
+  const { triggered, goals } = await campaignsForRun(ctx.trx, ctx.project.id, [...new Set(occurrences.map((o) => o.name))]);
+  await attributeGoals(ctx.trx, ctx.project.id, ctx.user.id, occurrences, goals);
   const decisions: NewDecision[] = [];
-  for (const campaign of campaigns) {
+  for (const campaign of triggered) {
     const occurrence = firstMatchingOccurrence(campaign.trigger, occurrences);
     if (occurrence) await fire(ctx, campaign, occurrence, decisions);
   }

@@ -13,7 +13,7 @@ import {
   type StepContent,
 } from "@nurture/core";
 import type { CampaignRow, CampaignStepRow, DbOrTrx } from "@nurture/db";
-import { sql } from "kysely";
+import { sql, type RawBuilder } from "kysely";
 import { AppError } from "../errors";
 import { inTransaction } from "./in-transaction";
 import { decodeCursor, encodeCursor, type Page } from "../users/users.repository";
@@ -93,6 +93,21 @@ async function withSteps(db: DbOrTrx, rows: CampaignRow[]): Promise<Campaign[]> 
   return rows.map((r) => campaignOf(r, steps));
 }
 
+/**
+ * Campaigns with their live steps (and the project's settings) in one round trip: the pipeline and
+ * every delivery read them, so this is on the hot path.
+ */
+async function selectCampaigns(db: DbOrTrx, where: RawBuilder<boolean>): Promise<(Campaign & { projectSettings: Record<string, unknown> })[]> {
+  const rows = await sql<CampaignRow & { steps: CampaignStepRow[]; project_settings: Record<string, unknown> }>`
+    SELECT c.*, p.settings AS project_settings,
+      coalesce((SELECT json_agg(s ORDER BY s.position) FROM campaign_steps s WHERE s.campaign_id = c.id AND s.position IS NOT NULL), '[]'::json) AS steps
+    FROM campaigns c JOIN projects p ON p.id = c.project_id
+    WHERE ${where}
+    ORDER BY c.created_at, c.id
+  `.execute(db);
+  return rows.rows.map((r) => ({ ...campaignOf(r, r.steps), projectSettings: r.project_settings }));
+}
+
 const campaignColumns = (input: Omit<CampaignInput, "steps">) => ({
   name: input.name,
   description: input.description ?? null,
@@ -163,10 +178,9 @@ export async function updateCampaign(db: DbOrTrx, projectId: string, id: string,
   return inTransaction(db, run);
 }
 
-export async function getCampaign(db: DbOrTrx, projectId: string, id: string): Promise<Campaign | undefined> {
+export async function getCampaign(db: DbOrTrx, projectId: string, id: string): Promise<(Campaign & { projectSettings: Record<string, unknown> }) | undefined> {
   if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;
-  const row = await db.selectFrom("campaigns").selectAll().where("project_id", "=", projectId).where("id", "=", id).executeTakeFirst();
-  return row ? (await withSteps(db, [row]))[0] : undefined;
+  return (await selectCampaigns(db, sql<boolean>`c.project_id = ${projectId} AND c.id = ${id}`))[0];
 }
 
 export async function listCampaigns(
@@ -210,33 +224,20 @@ export async function deleteDraftCampaign(db: DbOrTrx, projectId: string, id: st
   await db.deleteFrom("campaigns").where("id", "=", id).where("status", "=", "draft").execute();
 }
 
-/** Active campaigns whose trigger can react to one of these timeline names. */
-export async function campaignsTriggeredBy(db: DbOrTrx, projectId: string, eventNames: readonly string[]): Promise<Campaign[]> {
-  if (eventNames.length === 0) return [];
-  const rows = await db
-    .selectFrom("campaigns")
-    .selectAll()
-    .where("project_id", "=", projectId)
-    .where("status", "=", "active")
-    .where(sql<boolean>`trigger_events && ${sql.val([...eventNames])}::text[]`)
-    .orderBy("created_at")
-    .execute();
-  return withSteps(db, rows);
-}
-
-/** Campaigns (any status but draft: conversions still count after a pause) whose goal is one of these events. */
-export async function campaignsWithGoal(db: DbOrTrx, projectId: string, eventNames: readonly string[]): Promise<CampaignRow[]> {
-  if (eventNames.length === 0) return [];
-  return db
-    .selectFrom("campaigns")
-    .selectAll()
-    .where("project_id", "=", projectId)
-    .where("goal_event", "in", [...eventNames])
-    .where("status", "<>", "draft")
-    .execute();
-}
-
-export async function getStep(db: DbOrTrx, stepId: string): Promise<CampaignStep | undefined> {
-  const row = await db.selectFrom("campaign_steps").selectAll().where("id", "=", stepId).executeTakeFirst();
-  return row ? stepOf(row) : undefined;
+/**
+ * For one pipeline run: the active campaigns whose trigger can react to one of these timeline
+ * names, and the campaigns (any status but draft: conversions still count after a pause) whose goal
+ * is one of them — in one query.
+ */
+export async function campaignsForRun(db: DbOrTrx, projectId: string, eventNames: readonly string[]): Promise<{ triggered: Campaign[]; goals: Campaign[] }> {
+  if (eventNames.length === 0) return { triggered: [], goals: [] };
+  const names = sql.val([...eventNames]);
+  const rows = await selectCampaigns(
+    db,
+    sql<boolean>`c.project_id = ${projectId} AND c.status <> 'draft' AND ((c.status = 'active' AND c.trigger_events && ${names}::text[]) OR c.goal_event = ANY(${names}::text[]))`,
+  );
+  return {
+    triggered: rows.filter((c) => c.status === "active" && triggerEventNames(c.trigger).some((n) => eventNames.includes(n))),
+    goals: rows.filter((c) => c.goal !== null && eventNames.includes(c.goal.event)),
+  };
 }

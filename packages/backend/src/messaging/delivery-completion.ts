@@ -11,6 +11,27 @@ export type Completion = { kept: true; next: NextDelivery | null } | { kept: fal
  * over meanwhile, nothing changes.
  */
 export async function completeDelivery(deps: Pick<DeliveryDeps, "db" | "now">, claim: Claim, result: { detail?: string } = {}): Promise<Completion> {
+  const where = claim.recipient ? ` to ${claim.recipient.address}` : claim.content.channel === "webhook" ? ` to ${claim.content.url}` : " to the on-site inbox";
+  const reason = `${claim.message.channel}${where}${result.detail ? ` (${result.detail})` : ""}`;
+  const steps = claim.campaign.steps;
+  const last = steps.findIndex((s) => s.id === claim.message.step_id) === steps.length - 1;
+  if (last && claim.content.channel !== "chat") {
+    // The common case in one atomic statement (one round trip): mark sent and record the decision.
+    const now = deps.now();
+    const delivered = claim.message.channel === "email" || claim.message.channel === "webhook" ? now : null;
+    const done = await sql<{ id: number }>`
+      WITH u AS (
+        UPDATE messages SET status = 'sent', reason = NULL, sent_at = ${now}, delivered_at = coalesce(delivered_at, ${delivered}::timestamptz),
+          finished_at = ${now}, claim_token = NULL, claimed_until = NULL, updated_at = now()
+        WHERE id = ${claim.message.id} AND claim_token = ${claim.token}
+        RETURNING id, project_id, campaign_id, user_id, step_id
+      )
+      INSERT INTO message_decisions (project_id, campaign_id, user_id, stage, outcome, reason, step_id, message_id, traces, created_at)
+      SELECT project_id, campaign_id, user_id, 'send', 'sent', ${reason}, step_id, id, '{}'::jsonb, ${now} FROM u
+      RETURNING id
+    `.execute(deps.db);
+    return done.rows.length > 0 ? { kept: true, next: null } : { kept: false };
+  }
   return deps.db.transaction().execute(async (trx): Promise<Completion> => {
     const now = deps.now();
     const updated = await trx
@@ -36,14 +57,13 @@ export async function completeDelivery(deps: Pick<DeliveryDeps, "db" | "now">, c
         .values({ project_id: updated.project_id, user_id: updated.user_id, message_id: updated.id, direction: "out", author: claim.content.senderName ?? null, text: claim.content.text, created_at: now })
         .execute();
     }
-    const where = claim.recipient ? ` to ${claim.recipient.address}` : claim.content.channel === "webhook" ? ` to ${claim.content.url}` : " to the on-site inbox";
     await recordDecision(trx, {
       projectId: updated.project_id,
       campaignId: updated.campaign_id,
       userId: updated.user_id,
       stage: "send",
       outcome: "sent",
-      reason: `${updated.channel}${where}${result.detail ? ` (${result.detail})` : ""}`,
+      reason,
       stepId: updated.step_id,
       messageId: updated.id,
       at: now,

@@ -16,7 +16,6 @@ import {
 import type { DB, Db, MessageRow, UserRow } from "@nurture/db";
 import { sql, type Transaction } from "kysely";
 import { loadCard } from "../pipeline/card-loader";
-import { getProject } from "../projects/projects.repository";
 import { getCampaign, type Campaign, type CampaignStep } from "./campaigns.repository";
 import { recordDecision } from "./decisions.repository";
 import { finishUnsent, scheduleNextStep, type NextDelivery } from "./delivery-outcome";
@@ -157,16 +156,18 @@ export async function prepareDelivery(deps: DeliveryDeps, projectId: string, mes
     const user = await resolveUser(trx, message);
     if (user === "duplicate") return stop("cancelled", "the user's cards merged and the other card already has this message", {}, false);
     if (!user) return stop("cancelled", "the user no longer exists", {}, false);
-    const card = await loadCard(trx, user);
+    // The whole card (statistics, segments…) only when a condition needs it; templates read properties.
+    const card: Pick<UserCard, "userId" | "properties"> & Partial<UserCard> =
+      campaign.audience || step.condition ? await loadCard(trx, user) : { userId: user.user_id, properties: user.properties };
 
     if (campaign.audience) {
-      const audience = explainCondition(campaign.audience, card, now);
+      const audience = explainCondition(campaign.audience, card as UserCard, now);
       if (!audience[0]!.passed) return stop("cancelled", "the audience condition no longer holds", { audience }, false);
     }
     const goalAt = await goalReachedAt(trx, campaign, message, user.id);
     if (goalAt) return stop("cancelled", `the goal ${JSON.stringify(campaign.goal!.event)} was reached at ${goalAt.toISOString()}`, {}, false);
     if (step.condition) {
-      const stepTrace = explainCondition(step.condition, card, now);
+      const stepTrace = explainCondition(step.condition, card as UserCard, now);
       if (!stepTrace[0]!.passed) return stop("skipped", "the step's condition does not hold", { step: stepTrace });
     }
 
@@ -181,8 +182,7 @@ export async function prepareDelivery(deps: DeliveryDeps, projectId: string, mes
       recipient = { address, name };
     }
 
-    const project = await getProject(trx, projectId);
-    const settings = messagingSettingsOf(project ?? { settings: {} });
+    const settings = messagingSettingsOf({ settings: campaign.projectSettings });
     const quietEnd = quietHoursEnd(now, settings.timeZone, settings.quietHours, step.channel);
     if (quietEnd) {
       const reason = `quiet hours ${settings.quietHours!.start}–${settings.quietHours!.end} (${settings.timeZone}); sending at ${quietEnd.toISOString()}`;

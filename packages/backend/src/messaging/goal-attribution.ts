@@ -1,7 +1,7 @@
-import { attributeConversion, goalRevenue, isGoalEvent, type CampaignGoal, type TriggerOccurrence } from "@nurture/core";
+import { attributeConversion, goalRevenue, isGoalEvent, type TriggerOccurrence } from "@nurture/core";
 import type { DB } from "@nurture/db";
 import type { Transaction } from "kysely";
-import { campaignsWithGoal } from "./campaigns.repository";
+import type { Campaign } from "./campaigns.repository";
 
 const DAY_MS = 86_400_000;
 
@@ -15,12 +15,11 @@ export async function attributeGoals(
   projectId: string,
   userId: number,
   occurrences: readonly TriggerOccurrence[],
+  campaigns: readonly Campaign[],
 ): Promise<number> {
   const stored = occurrences.filter((o) => o.eventId !== undefined);
-  if (stored.length === 0) return 0;
-  const campaigns = await campaignsWithGoal(trx, projectId, [...new Set(stored.map((o) => o.name))]);
-  if (campaigns.length === 0) return 0;
-  const maxWindow = Math.max(...campaigns.map((c) => (c.goal as CampaignGoal).withinDays));
+  if (stored.length === 0 || campaigns.length === 0) return 0;
+  const maxWindow = Math.max(...campaigns.map((c) => c.goal!.withinDays));
   const earliest = new Date(Math.min(...stored.map((o) => o.occurredAt.getTime())) - maxWindow * DAY_MS);
   const sent = await trx
     .selectFrom("messages")
@@ -31,7 +30,7 @@ export async function attributeGoals(
     .execute();
   const credits: { campaign_id: string; message_id: number; step_id: string; revenue: number; event_id: number; occurred_at: Date }[] = [];
   for (const campaign of campaigns) {
-    const goal = campaign.goal as CampaignGoal;
+    const goal = campaign.goal!;
     const candidates = sent.filter((m) => m.campaign_id === campaign.id).map((m) => ({ messageId: m.id, sentAt: m.sent_at!, stepId: m.step_id }));
     if (candidates.length === 0) continue;
     for (const o of stored) {

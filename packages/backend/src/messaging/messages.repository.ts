@@ -36,27 +36,16 @@ export interface NewMessage {
  * so duplicate triggers and retried runs add nothing. Returns the new id, or null when it existed.
  */
 export async function insertMessage(db: DbOrTrx, m: NewMessage): Promise<number | null> {
-  const id = m.seriesId === undefined ? (await sql<{ id: number }>`SELECT nextval(pg_get_serial_sequence('messages', 'id')) AS id`.execute(db)).rows[0]!.id : undefined;
-  const row = await db
-    .insertInto("messages")
-    .values({
-      ...(id !== undefined ? { id } : {}),
-      project_id: m.projectId,
-      campaign_id: m.campaignId,
-      step_id: m.stepId,
-      step_index: m.stepIndex,
-      user_id: m.userId,
-      window_key: m.windowKey,
-      series_id: m.seriesId ?? id!,
-      channel: m.channel,
-      trigger: JSON.stringify(m.trigger),
-      scheduled_for: m.scheduledFor,
-      created_at: m.createdAt,
-    })
-    .onConflict((oc) => oc.constraint("messages_once").doNothing())
-    .returning("id")
-    .executeTakeFirst();
-  return row?.id ?? null;
+  // One round trip: a first step takes its id from the sequence and is its own series.
+  const row = await sql<{ id: number }>`
+    WITH n AS (SELECT nextval(pg_get_serial_sequence('messages', 'id')) AS id)
+    INSERT INTO messages (id, project_id, campaign_id, step_id, step_index, user_id, window_key, series_id, channel, trigger, scheduled_for, created_at)
+    SELECT n.id, ${m.projectId}, ${m.campaignId}, ${m.stepId}, ${m.stepIndex}, ${m.userId}, ${m.windowKey}, coalesce(${m.seriesId ?? null}::bigint, n.id), ${m.channel}, ${JSON.stringify(m.trigger)}::jsonb, ${m.scheduledFor}, ${m.createdAt}
+    FROM n
+    ON CONFLICT ON CONSTRAINT messages_once DO NOTHING
+    RETURNING id
+  `.execute(db);
+  return row.rows[0]?.id ?? null;
 }
 
 export function getMessage(db: DbOrTrx, projectId: string, id: number): Promise<MessageRow | undefined> {

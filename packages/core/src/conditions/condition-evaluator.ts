@@ -54,6 +54,7 @@ function countLeaf(leaf: EventCountCondition): CompiledCondition {
 }
 
 function compileCombination(kind: "and" | "or", children: CompiledCondition[]): CompiledCondition {
+  // The answer a child can force: false for "and", true for "or".
   const decisive = kind === "or";
   return {
     test:
@@ -67,16 +68,28 @@ function compileCombination(kind: "and" | "or", children: CompiledCondition[]): 
             return false;
           },
     timed: (card, now) => {
-      let next: number | null = null;
-      let value = !decisive;
+      let forced = false;
       for (const child of children) {
-        const answer = child.timed(card, now);
-        // A child that settles the answer and cannot change with time pins the whole node.
-        if (answer.value === decisive && answer.next === null) return { value: decisive, next: null };
-        if (answer.value === decisive) value = decisive;
-        next = earliest(next, answer.next);
+        if (child.test(card, now) === decisive) {
+          forced = true;
+          break;
+        }
       }
-      return { value, next };
+      if (!forced) {
+        // Any child changing changes the answer.
+        let next: number | null = null;
+        for (const child of children) next = earliest(next, child.timed(card, now).next);
+        return { value: !decisive, next };
+      }
+      // Forced by some children: the answer can only change once every one of them has changed.
+      let latest = Number.NEGATIVE_INFINITY;
+      for (const child of children) {
+        if (child.test(card, now) !== decisive) continue;
+        const next = child.timed(card, now).next;
+        if (next === null) return { value: decisive, next: null };
+        if (next > latest) latest = next;
+      }
+      return { value: decisive, next: latest };
     },
   };
 }

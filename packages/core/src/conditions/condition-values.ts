@@ -95,8 +95,17 @@ export function dayKeyOfEpochDay(days: number): string {
 /** The UTC day key ("YYYY-MM-DD") a counter files an event under. */
 export const utcDayKey = (at: Date): string => dayKeyOfEpochDay(epochDay(at.getTime()));
 
-/** Epoch day of a "YYYY-MM-DD" key. */
-export const epochDayOfKey = (key: string): number => epochDay(Date.UTC(Number(key.slice(0, 4)), Number(key.slice(5, 7)) - 1, Number(key.slice(8, 10))));
+/** Epoch day of a "YYYY-MM-DD" key (Howard Hinnant's days_from_civil; no Date allocated). */
+export function epochDayOfKey(key: string): number {
+  const m = Number(key.slice(5, 7));
+  const d = Number(key.slice(8, 10));
+  const y = Number(key.slice(0, 4)) - (m <= 2 ? 1 : 0);
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (m > 2 ? m - 3 : m + 9) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146_097 + doe - 719_468;
+}
 
 /**
  * The UTC day keys a window of N days covers at `nowMs`: day D counts when low < D ≤ high, compared

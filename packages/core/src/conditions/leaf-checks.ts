@@ -117,7 +117,21 @@ export function compilePropertyCondition(leaf: PropertyCondition): PropertyCheck
   return { read, ...compileValueTest(leaf) };
 }
 
+/** propertyInstant remembering its last answer: a leaf reads the same value for test and next. */
+function memoInstant(): (value: unknown) => number | null {
+  let lastValue: unknown = undefined;
+  let lastInstant: number | null = null;
+  return (value) => {
+    if (value !== lastValue) {
+      lastValue = value;
+      lastInstant = propertyInstant(value);
+    }
+    return lastInstant;
+  };
+}
+
 function compileValueTest(leaf: PropertyCondition): Omit<PropertyCheck, "read"> {
+  const instant = memoInstant();
   switch (leaf.op) {
     case "defined":
       return staticCheck(isDefined);
@@ -142,7 +156,7 @@ function compileValueTest(leaf: PropertyCondition): Omit<PropertyCheck, "read"> 
         return staticCheck((v) => typeof v === "number" && cmp(v));
       }
       const check = compileAbsolute(leaf.op, parseIsoDate(leaf.value)!);
-      return staticCheck((v) => check.test(propertyInstant(v), 0));
+      return staticCheck((v) => check.test(instant(v), 0));
     }
     case "between": {
       if (typeof leaf.from === "number" && typeof leaf.to === "number") {
@@ -150,15 +164,15 @@ function compileValueTest(leaf: PropertyCondition): Omit<PropertyCheck, "read"> 
         return staticCheck((v) => typeof v === "number" && cmp(v));
       }
       const check = compileDateComparison({ op: "between", from: leaf.from as string, to: leaf.to as string });
-      return staticCheck((v) => check.test(propertyInstant(v), 0));
+      return staticCheck((v) => check.test(instant(v), 0));
     }
     case "within_last_days":
     case "more_than_days_ago":
     case "within_next_days": {
       const check = compileDateComparison({ op: leaf.op, days: leaf.days });
       return {
-        test: (v, now) => check.test(propertyInstant(v), now),
-        next: (v, now) => check.next(propertyInstant(v), now),
+        test: (v, now) => check.test(instant(v), now),
+        next: (v, now) => check.next(instant(v), now),
       };
     }
   }

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { Config } from "@nurture/config";
 import nodemailer from "nodemailer";
 import type Mail from "nodemailer/lib/mailer";
+import type SMTPPool from "nodemailer/lib/smtp-pool";
 
 export interface SentMail {
   /** The SMTP server's reply ("250 OK …") or the .eml file written. */
@@ -18,6 +19,21 @@ export interface Mailer {
 const IDLE_CLOSE_MS = 30_000;
 
 /**
+ * SMTP_URL as nodemailer options. (nodemailer's own `url` option would discard every other option,
+ * pooling included, so the URL is taken apart here.)
+ */
+export function smtpOptionsFromUrl(url: string): { host: string; port: number; secure: boolean; auth?: { user: string; pass: string } } {
+  const u = new URL(url);
+  const secure = u.protocol === "smtps:";
+  return {
+    host: u.hostname,
+    port: u.port ? Number(u.port) : secure ? 465 : 587,
+    secure,
+    ...(u.username ? { auth: { user: decodeURIComponent(u.username), pass: decodeURIComponent(u.password) } } : {}),
+  };
+}
+
+/**
  * SMTP with a connection pool when SMTP_URL is set. Requeueing inside the pool is off: when a
  * connection drops mid-send the send fails, and the delivery job's retry (with the ledger claim)
  * decides what happens — nodemailer never silently resends a message the server may have accepted.
@@ -27,8 +43,8 @@ function smtpMailer(config: Config): Mailer {
   let idle: NodeJS.Timeout | undefined;
   let inFlight = 0;
   const open = () =>
-    (transport ??= nodemailer.createTransport({
-      url: config.SMTP_URL,
+    (transport ??= nodemailer.createTransport<SMTPPool.SentMessageInfo>({
+      ...smtpOptionsFromUrl(config.SMTP_URL!),
       pool: true,
       maxConnections: config.SMTP_POOL_SIZE,
       maxMessages: 1_000,
@@ -36,7 +52,7 @@ function smtpMailer(config: Config): Mailer {
       connectionTimeout: 10_000,
       greetingTimeout: 10_000,
       socketTimeout: 60_000,
-    } as nodemailer.TransportOptions));
+    } as SMTPPool.Options));
   const close = () => {
     transport?.close();
     transport = null;
