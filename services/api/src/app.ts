@@ -73,8 +73,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook("onClose", async () => deps.notifier.flush());
 
   const isPublicPath = (path: string) => PUBLIC_PREFIXES.some((p) => path.startsWith(p));
-  registerInputGuard(app, isPublicPath);
+  // The rate limit first: a refused request should cost as little as possible.
   registerRateLimit(app, deps, isPublicPath);
+  registerInputGuard(app, isPublicPath);
 
   await registerOpenApi(app);
   await app.register(healthRoutes(deps));

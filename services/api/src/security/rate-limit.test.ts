@@ -76,6 +76,22 @@ describe("rate limits per write key", () => {
     }
   });
 
+  it("charges one budget per write key however the key is sent (header as Segment clients do, body as our tracker does)", async () => {
+    const project = await h.newProject("tracker");
+    for (let i = 0; i < 3; i++) expect((await send(h.app, project, `header-${i}`)).statusCode).toBe(200);
+    const viaBody = (messageId: string) =>
+      h.app.inject({
+        method: "POST",
+        url: "/v1/batch",
+        headers: { "content-type": "text/plain" },
+        payload: JSON.stringify({ writeKey: project.writeKey, batch: [{ type: "track", anonymousId: "visitor", event: "clicked", messageId }] }),
+      });
+    expect((await viaBody("body-1")).statusCode).toBe(200);
+    expect((await viaBody("body-2")).statusCode).toBe(200);
+    expect((await viaBody("body-3")).statusCode).toBe(429);
+    expect((await send(h.app, project, "header-4")).statusCode).toBe(429);
+  });
+
   it("does not limit the admin API", async () => {
     const project = await h.newProject("admin");
     await useBurst(h.app, project);

@@ -1,0 +1,33 @@
+import { randomUUID } from "node:crypto";
+import { createProject } from "@nurture/backend";
+import { createTestDatabase } from "@nurture/db/testing";
+import { startSmtpSink } from "@nurture/testkit";
+import pg from "pg";
+import { BENCH_REDIS_URL, startServerProcess } from "./bench-kit";
+const testDb = await createTestDatabase();
+const smtp = await startSmtpSink({ parse: false });
+const server = await startServerProcess({ DATABASE_URL: testDb.connectionString, BENCH_SCHEMA: testDb.schema, REDIS_URL: BENCH_REDIS_URL, QUEUE_PREFIX: `bench-${randomUUID().slice(0, 8)}`, BENCH_WORKER: "1", SMTP_URL: smtp.url, SIGNING_SECRET: "bench-signing-secret-0123456789-0123456789", PUBLIC_URL: "http://127.0.0.1:3000", ...(process.env.WC ? { WORKER_CONCURRENCY: process.env.WC } : {}) });
+const project = await createProject(testDb.db, "b");
+const wa = `Basic ${Buffer.from(`${project.writeKey}:`).toString("base64")}`;
+const sa = `Bearer ${project.secretKey}`;
+const call = async (m: string, p: string, b: unknown, a: string) => { const r = await fetch(server.url + p, { method: m, headers: { "content-type": "application/json", authorization: a }, body: JSON.stringify(b) }); if (r.status >= 300) throw new Error(await r.text()); return r.json() as Promise<{ id: string }>; };
+const N = 300;
+for (let round = 0; round < 2; round++) {
+  const c = await call("POST", "/v1/campaigns", { name: "x", trigger: { type: "event", event: `blast${round}` }, steps: [{ channel: "email", content: { subject: "Hi", html: "<p>x</p>" } }] }, sa);
+  await call("POST", `/v1/campaigns/${c.id}/status`, { status: "active" }, sa);
+  const users = Array.from({ length: N }, (_, i) => `u${round}-${i}`);
+  for (let i = 0; i < N; i += 100) await call("POST", "/v1/batch", { batch: users.slice(i, i + 100).map((u) => ({ type: "identify", userId: u, traits: { email: `${u}@x.test` } })) }, wa);
+  await new Promise((r) => setTimeout(r, 1000));
+  const before = smtp.messages.length;
+  const t0 = Date.now();
+  await Promise.all(Array.from({ length: N / 100 }, (_, b) => call("POST", "/v1/batch", { batch: users.slice(b * 100, b * 100 + 100).map((u) => ({ type: "track", userId: u, event: `blast${round}` })) }, wa)));
+  const tPosted = Date.now();
+  while (smtp.messages.length - before < N) await new Promise((r) => setTimeout(r, 5));
+  const tDone = Date.now();
+  const pool = new pg.Pool({ connectionString: testDb.connectionString, options: `-c search_path=${testDb.schema}` });
+  const r = await pool.query(`SELECT min(created_at) a, max(created_at) b, min(sent_at) c, max(sent_at) d FROM messages WHERE campaign_id = $1`, [c.id]);
+  const row = r.rows[0];
+  console.log({ round, posted: tPosted - t0, firstCreated: row.a - t0, lastCreated: row.b - t0, firstSent: row.c - t0, lastSent: row.d - t0, done: tDone - t0, rate: N / ((tDone - t0) / 1000) });
+  await pool.end();
+}
+await server.stop(); await smtp.close(); await testDb.destroy();

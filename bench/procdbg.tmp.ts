@@ -1,0 +1,21 @@
+import { createProject, ingestEvents, processUser, createCampaign, setCampaignStatus } from "@nurture/backend";
+import { processors } from "../packages/backend/src/pipeline/processors";
+import { campaignInputSchema } from "@nurture/core";
+import { createTestDatabase } from "@nurture/db/testing";
+import { createQueues } from "@nurture/jobs";
+import { pino } from "pino";
+const testDb = await createTestDatabase();
+const db = testDb.db;
+const queues = createQueues({ redisUrl: "redis://127.0.0.1:6379", prefix: "procdbg" });
+const project = await createProject(db, "p");
+const c = await createCampaign(db, project.id, campaignInputSchema.parse({ name: "x", trigger: { type: "event", event: "blast" }, steps: [{ channel: "email", content: { subject: "Hi", html: "<p>x</p>" } }] }));
+await setCampaignStatus(db, project.id, c.id, "active", new Date());
+const times: Record<string, number> = {};
+for (const p of processors) { const run = p.run; p.run = async (ctx) => { const t = performance.now(); await run(ctx); times[p.name] = (times[p.name] ?? 0) + performance.now() - t; }; }
+const N = 300;
+const r = await ingestEvents(db, project.id, Array.from({ length: N }, (_, i) => ({ type: "track" as const, name: "blast", messageId: `m${i}`, userId: `u${i}`, properties: {}, context: {}, occurredAt: new Date() })));
+const t0 = performance.now();
+for (const id of r.userIds) await processUser({ db, queues, now: () => new Date(), log: pino({ level: "silent" }) }, project.id, id);
+const total = performance.now() - t0;
+console.log({ perUserMs: total / N, processorsPerUserMs: Object.fromEntries(Object.entries(times).map(([k, v]) => [k, +(v / N).toFixed(2)])) });
+await queues.get("delivery").obliterate({ force: true }); await queues.close(); await testDb.destroy();
