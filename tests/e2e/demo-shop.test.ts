@@ -7,14 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_LIFECYCLE, DEMO_SCORING_RULES, demoCampaigns } from "../../examples/demo-shop/campaigns";
 import { startDemoShop, type DemoShop } from "../../examples/demo-shop/demo-shop-server";
 import { seedDemoCampaigns, seedDemoLifecycle, seedDemoScoring, type SeedResult } from "../../examples/demo-shop/seed";
-// The registry is not part of the backend's public surface; the test only reads which features are in this build.
-import { processors } from "../../packages/backend/src/pipeline/processors";
 import { launchChromium } from "../../packages/tracker/src/testing/chromium";
 
 /**
  * The product's story, end to end, in real Chromium: the demo shop with the snippet, the real API
- * and worker on a real database and Redis, and a real SMTP server. Steps whose feature is not in
- * this build yet (campaigns, lifecycle, scoring) say so and skip, and run once it lands.
+ * and worker on a real database and Redis, and a real SMTP server.
  */
 let h: Harness;
 let apiUrl: string;
@@ -30,8 +27,6 @@ let anonymousId: string;
 const mails: ParsedMail[] = [];
 const EMAIL = "ann.walker@example.com";
 
-const campaignsBuilt = () => seeded.available;
-const widgetBuilt = () => campaignsBuilt() && h.app.hasRoute({ method: "GET", url: "/v1/widget/messages" });
 const campaignId = (name: string) => seeded.campaigns.find((c) => c.name === name)?.id;
 
 async function card(id: string, by: "userId" | "anonymousId" = "userId") {
@@ -84,26 +79,23 @@ afterAll(async () => {
 });
 
 describe("the demo shop, end to end in Chromium", () => {
-  it("seeds the demo campaigns when the campaigns API is in this build", (ctx) => {
-    if (!campaignsBuilt()) return ctx.skip("campaigns API (issue 5) not in this build");
+  it("seeds the demo project: scoring, lifecycle and campaigns", () => {
+    expect(scoringSeeded).toBe(true);
+    expect(lifecycleSeeded).toBe(true);
     expect(seeded.campaigns.map((c) => c.outcome)).toEqual(["created", "created", "created"]);
   });
 
   it("tracks a new visitor from a newsletter link through the catalogue and a product", async () => {
     await page.goto(`${shop.url}/?utm_source=newsletter&utm_medium=email&utm_campaign=spring`);
     anonymousId = await page.evaluate<string>(`new Promise((resolve) => { const t = setInterval(() => { if (nurture.initialized) { clearInterval(t); resolve(nurture.anonymousId()); } }, 20); })`);
-    if (widgetBuilt()) await page.locator("[data-nurture-widget] .popup").waitFor({ state: "visible", timeout: 15_000 });
-    else {
-      await page.goto(`${shop.url}/product.html?sku=ultralight-tent`);
-    }
+    await page.locator("[data-nurture-widget] .popup").waitFor({ state: "visible", timeout: 15_000 });
     await expect.poll(async () => (await card(anonymousId, "anonymousId"))?.eventStats.$page?.count ?? 0, { timeout: 15_000 }).toBeGreaterThanOrEqual(1);
     const visitor = await card(anonymousId, "anonymousId");
     expect(visitor?.properties).toMatchObject({ first_utm_source: "newsletter", first_utm_campaign: "spring", first_channel: "email" });
     expect(visitor?.eventStats.$session_start?.count).toBe(1);
   });
 
-  it("shows the welcome popup and counts the click", async (ctx) => {
-    if (!widgetBuilt()) return ctx.skip("campaigns or widget API (issue 5) not in this build");
+  it("shows the welcome popup and counts the click", async () => {
     const popup = page.locator("[data-nurture-widget] .popup");
     expect(await popup.locator(".title").textContent()).toBe("Welcome to Nurture Outfitters!");
     await popup.locator(".cta").click();
@@ -141,22 +133,19 @@ describe("the demo shop, end to end in Chromium", () => {
     expect(order).toEqual([...order].sort((a, b) => a - b));
   });
 
-  it("puts the visitor in a lifecycle stage", async (ctx) => {
-    if (!lifecycleSeeded) return ctx.skip("lifecycle stages not in this build");
+  it("puts the visitor in a lifecycle stage", async () => {
     // identified, has not bought yet (the core action): a new customer
     expect((await card(EMAIL))?.lifecycleStage).toBe("new");
   });
 
-  it("scores the visitor", async (ctx) => {
-    if (!scoringSeeded || !processors.some((p) => /scor/i.test(p.name))) return ctx.skip("scoring not in this build");
+  it("scores the visitor", async () => {
     // default rules: a visit +1 (once a day), the payment form +40; the shop's: cart +15, checkout +25
     // (82 if the visit crossed midnight UTC: "once a day" then counts twice)
     expect((await card(EMAIL))?.score).toBeGreaterThanOrEqual(81);
     expect((await card(EMAIL))?.score).toBeLessThanOrEqual(82);
   });
 
-  it("sends the chat message to the visitor who left the payment form, and takes the reply", async (ctx) => {
-    if (!widgetBuilt()) return ctx.skip("campaigns or widget API (issue 5) not in this build");
+  it("sends the chat message to the visitor who left the payment form, and takes the reply", async () => {
     const chat = page.locator("[data-nurture-widget] .chat");
     await chat.waitFor({ state: "visible", timeout: 20_000 });
     expect(await chat.locator(".msg-in .msg-text").textContent()).toContain("Hi Ann!");
@@ -165,8 +154,7 @@ describe("the demo shop, end to end in Chromium", () => {
     await expect.poll(async () => (await card(EMAIL))?.eventStats.$message_replied?.count ?? 0, { timeout: 15_000 }).toBe(1);
   });
 
-  it("emails the identified customer who started checkout and did not buy", async (ctx) => {
-    if (!campaignsBuilt()) return ctx.skip("campaigns API (issue 5) not in this build");
+  it("emails the identified customer who started checkout and did not buy", async () => {
     await expect.poll(() => mails.filter((m) => m.to && JSON.stringify(m.to).includes(EMAIL)).length, { timeout: 30_000 }).toBe(1);
     const mail = mails.find((m) => JSON.stringify(m.to).includes(EMAIL))!;
     expect(mail.subject).toBe("Ann, your cart is waiting");
