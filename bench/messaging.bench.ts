@@ -30,18 +30,21 @@ interface Env {
   stop(): Promise<void>;
 }
 
-async function startEnvironment(): Promise<Env & { schema: string; connectionString: string }> {
+async function startEnvironment(): Promise<Env & { schema: string; connectionString: string; prefix: string }> {
   const testDb = await createTestDatabase();
+  const prefix = `bench-${randomUUID().slice(0, 8)}`;
   const smtp = await startSmtpSink({ parse: false });
   const server = await startServerProcess({
     DATABASE_URL: testDb.connectionString,
     BENCH_SCHEMA: testDb.schema,
     REDIS_URL: BENCH_REDIS_URL,
-    QUEUE_PREFIX: `bench-${randomUUID().slice(0, 8)}`,
+    QUEUE_PREFIX: prefix,
     BENCH_WORKER: "1",
     SMTP_URL: smtp.url,
     SIGNING_SECRET,
     PUBLIC_URL: "http://127.0.0.1:3000",
+    // The inbox is polled every 2 ms; the per-write-key rate limit would answer 429 and skew the figure.
+    RATE_LIMIT_PER_SECOND: "0",
   });
   const project = await createProject(testDb.db, "bench-messaging");
   return {
@@ -52,6 +55,7 @@ async function startEnvironment(): Promise<Env & { schema: string; connectionStr
     smtp,
     schema: testDb.schema,
     connectionString: testDb.connectionString,
+    prefix,
     async stop() {
       await server.stop();
       await smtp.close();
@@ -98,11 +102,16 @@ function backgroundIngestion(env: Env, rate: number): { stop(): Promise<number> 
   };
 }
 
-/** Events/s the API sustains with 4 concurrent 50-event batches for `seconds`. */
-async function maxIngestRate(env: Env, seconds: number): Promise<number> {
+/**
+ * The most events/s the whole system sustains — accepted by the API *and* processed by the pipeline,
+ * which is slower than acceptance alone: 4 concurrent 50-event batches for `seconds`, then the
+ * time until the last of them is processed and the pipeline queue is empty again.
+ */
+async function maxSustainedRate(env: Env, pool: pg.Pool, pipeline: Queue, seconds: number): Promise<number> {
   const run = randomUUID().slice(0, 6);
   let events = 0;
-  const until = performance.now() + seconds * 1000;
+  const started = performance.now();
+  const until = started + seconds * 1000;
   await Promise.all(
     Array.from({ length: 4 }, async (_, w) => {
       let n = 0;
@@ -114,7 +123,13 @@ async function maxIngestRate(env: Env, seconds: number): Promise<number> {
       }
     }),
   );
-  return events / seconds;
+  for (;;) {
+    const r = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM events WHERE processed_at IS NULL");
+    const jobs = await pipeline.getJobCounts("waiting", "active", "prioritized");
+    if (r.rows[0]!.n === 0 && (jobs.waiting ?? 0) + (jobs.active ?? 0) + (jobs.prioritized ?? 0) === 0) break;
+    await sleep(20);
+  }
+  return events / ((performance.now() - started) / 1000);
 }
 
 /** The bare path: queue.add → a BullMQ worker → (inbox row | pooled sendMail); nothing else. */
@@ -169,8 +184,9 @@ async function bareLatency(smtp: SmtpSink, connectionString: string, schema: str
 /**
  * trigger-latency: event accepted (POST /v1/track answered 200) → the popup is in the visitor's widget
  * inbox (polled every 2 ms) / the email reached a local SMTP server; p50 and p99 over
- * BENCH_MESSAGING_SAMPLES samples each, while background ingestion runs at half the API's measured
- * maximum. Baseline: the same two outcomes through a bare script (queue.add → worker → INSERT / pooled
+ * BENCH_MESSAGING_SAMPLES samples each, while background ingestion runs at half the maximum the system
+ * sustains end to end (accepted and processed; at half of mere API acceptance the pipeline's backlog
+ * would grow without bound and the figure would measure the backlog). Baseline: the same two outcomes through a bare script (queue.add → worker → INSERT / pooled
  * sendMail), measured without background load. Targets: ratio ≤ 2, p99 < 250 ms inbox, < 1 s email.
  */
 export async function benchTriggerLatency(): Promise<BenchLine[]> {
@@ -180,7 +196,12 @@ export async function benchTriggerLatency(): Promise<BenchLine[]> {
     await campaign(env, { name: "Latency email", trigger: { type: "event", event: "bench_email" }, steps: [{ channel: "email", content: { subject: "Hi {{ user.name }}", html: "<p>Hello</p>" } }] });
     const track = (body: Record<string, unknown>) => call(env, "POST", "/v1/track", body, env.writeAuth);
 
-    const maxRate = await maxIngestRate(env, 3);
+    const pool = new pg.Pool({ connectionString: env.connectionString, options: `-c search_path=${env.schema}`, max: 2 });
+    const pipeline = new Queue("pipeline", { connection: new Redis(BENCH_REDIS_URL, { maxRetriesPerRequest: null }) as ConnectionOptions, prefix: env.prefix });
+    const maxRate = await maxSustainedRate(env, pool, pipeline, 3).finally(async () => {
+      await pool.end();
+      await pipeline.close();
+    });
     const background = backgroundIngestion(env, maxRate / 2);
     const inbox: number[] = [];
     const email: number[] = [];
@@ -191,9 +212,11 @@ export async function benchTriggerLatency(): Promise<BenchLine[]> {
         const t0 = performance.now();
         for (;;) {
           const res = await fetch(`${env.url}/v1/widget/messages?writeKey=${encodeURIComponent(env.writeKey)}&anonymousId=${visitor}`);
+          if (res.status !== 200) throw new Error(`widget inbox answered ${res.status}`);
           const body = (await res.json()) as { messages: unknown[] };
           if (body.messages.length > 0) break;
           await sleep(2);
+          if (performance.now() - t0 > 30_000) throw new Error("popup did not reach the inbox within 30 s");
         }
         if (i >= 10) inbox.push(performance.now() - t0);
       }
@@ -209,7 +232,7 @@ export async function benchTriggerLatency(): Promise<BenchLine[]> {
       await background.stop();
     }
     const bare = await bareLatency(env.smtp, env.connectionString, env.schema, SAMPLES);
-    const extra = { samples: SAMPLES, backgroundEventsPerSecond: round(maxRate / 2, 0), maxIngestEventsPerSecond: round(maxRate, 0) };
+    const extra = { samples: SAMPLES, backgroundEventsPerSecond: round(maxRate / 2, 0), maxSustainedEventsPerSecond: round(maxRate, 0) };
     return [
       line("trigger-latency-inbox-p50", percentile(inbox, 50), percentile(bare.inbox, 50), "ms", { ...extra, target: "ratio <= 2" }),
       line("trigger-latency-inbox-p99", percentile(inbox, 99), percentile(bare.inbox, 99), "ms", { ...extra, target: "ratio <= 2, ours < 250 ms" }),

@@ -108,6 +108,25 @@ describe("widget inbox", () => {
   });
 });
 
+describe("merged cards", () => {
+  it("moves an anonymous visitor's messages to the known card, so a once-campaign is not sent again", async () => {
+    const campaignId = await activeCampaign({ name: "Once popup", trigger: { type: "event", event: "saw_offer" }, steps: [{ channel: "popup", content: { body: "Offer" } }] });
+    await h.track("/v1/identify", { userId: "erin", anonymousId: "erin-phone" });
+    await h.track("/v1/track", { anonymousId: "erin-laptop", event: "saw_offer" });
+    const [popup] = await waitForInbox({ anonymousId: "erin-laptop" });
+    await h.track("/v1/identify", { userId: "erin", anonymousId: "erin-laptop" });
+    await h.drain();
+    await h.track("/v1/track", { userId: "erin", event: "saw_offer" });
+    await h.drain();
+    const card = (await h.admin({ method: "GET", url: "/v1/users/erin" })).json();
+    expect(card.messages.filter((m: { campaignId: string }) => m.campaignId === campaignId).map((m: { id: string }) => m.id)).toEqual([popup.id]);
+    const [latest] = (await h.admin({ method: "GET", url: `/v1/users/erin/decisions?campaign=${campaignId}` })).json().items;
+    expect(latest.outcome).toBe("already_received");
+    // The popup is still pending in the (now known) visitor's inbox.
+    expect((await inbox({ anonymousId: "erin-laptop", userId: "erin" })).json().messages.map((m: { id: string }) => m.id)).toEqual([popup.id]);
+  });
+});
+
 describe("widget identity verification", () => {
   let secret: string;
   const token = (sub: string, key = secret, expiresIn = "10m") =>

@@ -1,3 +1,6 @@
+import { createHmac } from "node:crypto";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { sweepDeliveries } from "@nurture/backend";
 import { createHarness, startSmtpSink, type Harness, type SmtpSink } from "@nurture/testkit";
 import { pino } from "pino";
@@ -72,6 +75,23 @@ describe("delivery", () => {
     expect(cancel.outcome).toBe("cancelled");
     expect(cancel.traces.audience[0]).toMatchObject({ path: "", kind: "event_happened", passed: false });
     expect(cancel.explanation.join("\n")).toMatch(/Cancelled before sending: the audience condition no longer holds/);
+  });
+
+  it("re-enqueues a due message whose job was lost (Redis outage)", async () => {
+    const campaignId = await activeCampaign({ name: "Lost job", trigger: { type: "event", event: "lost_job" }, steps: [{ delay: { amount: 10, unit: "minutes" }, channel: "popup", content: { body: "Still here" } }] });
+    await h.track("/v1/track", { userId: "unlucky", event: "lost_job" });
+    await h.drain();
+    const [queued] = await messagesOf(campaignId);
+    const delayed = await h.queues.get("delivery").getDelayed();
+    await Promise.all(delayed.filter((j) => j.data.messageId === queued!.id).map((j) => j.remove()));
+    h.clock.set(new Date(Date.now() + 11 * 60_000));
+    try {
+      expect(await sweep()).toEqual({ enqueued: 1, promoted: 0 });
+      expect((await settledMessages(campaignId, 1))[0]!.status).toBe("sent");
+      expect(await sweep()).toEqual({ enqueued: 0, promoted: 0 });
+    } finally {
+      h.clock.real();
+    }
   });
 
   it("runs a series step by step, skipping a step whose condition fails and stopping at the goal", async () => {
@@ -170,6 +190,41 @@ describe("delivery", () => {
       expect((await messagesOf(campaignId)).every((m) => m.status === "sent")).toBe(true);
     } finally {
       await second.close();
+    }
+  });
+
+  it("posts the rendered JSON to a webhook with a verifiable signature, retrying 5xx", async () => {
+    const received: { body: string; signature: string }[] = [];
+    let failures = 1;
+    const server = createServer((req, res) => {
+      let body = "";
+      req.on("data", (c: Buffer) => (body += c.toString()));
+      req.on("end", () => {
+        if (failures-- > 0) return void res.writeHead(503).end();
+        received.push({ body, signature: String(req.headers["x-nurture-signature"]) });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/crm`;
+      const campaignId = await activeCampaign({
+        name: "To the CRM",
+        trigger: { type: "event", event: "demo_requested" },
+        steps: [{ channel: "webhook", content: { url, body: { lead: "{{ user.email }}", company: "{{ event.properties.company }}", hot: true } } }],
+      });
+      await h.track("/v1/identify", { userId: "lead-1", traits: { email: 'lead@corp.test", "x": "y' } });
+      await h.track("/v1/track", { userId: "lead-1", event: "demo_requested", properties: { company: "Acme" } });
+      const [row] = await settledMessages(campaignId, 1);
+      expect(row!.status).toBe("sent");
+      expect(received).toHaveLength(1);
+      expect(JSON.parse(received[0]!.body)).toEqual({ lead: 'lead@corp.test", "x": "y', company: "Acme", hot: true });
+      const secret = (await h.admin({ method: "GET", url: "/v1/messaging/settings" })).json().webhookSigningSecret;
+      const [, t, v1] = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(received[0]!.signature)!;
+      expect(createHmac("sha256", secret).update(`${t}.${received[0]!.body}`).digest("hex")).toBe(v1);
+      expect((await decisionsOf("lead-1", campaignId)).map((d: { outcome: string }) => d.outcome)).toEqual(["sent", "retrying", "queued"]);
+    } finally {
+      server.close();
     }
   });
 });
