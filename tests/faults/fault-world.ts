@@ -30,6 +30,8 @@ export async function startWorld(options: { workers?: number; env?: Record<strin
     SIGNING_SECRET: "fault-suite-signing-secret-0123456789abcdef",
     NURTURE_ADMIN_TOKEN: "fault-suite-operator-token",
     WORKER_CONCURRENCY: "10",
+    // The scenarios flood one write key on purpose; rate limiting has its own tests.
+    RATE_LIMIT_PER_SECOND: "0",
     ...options.env,
   };
   const api = await startNurture("api", env);

@@ -1,4 +1,5 @@
-import { sweepPipeline } from "@nurture/backend";
+import { sweepDeliveries, sweepPipeline } from "@nurture/backend";
+import { closeMailer } from "./channels/mail-transport";
 import { createRedis, jobCatalog, QUEUE_NAMES, type QueueName } from "@nurture/jobs";
 import { UnrecoverableError, Worker, type ConnectionOptions } from "bullmq";
 import { jobHandlers } from "./job-handlers";
@@ -49,6 +50,9 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions = {}): Runn
   const sweep = async () => {
     const result = await sweepPipeline({ db: deps.db, queues: deps.queues, now: deps.now, log: deps.log });
     if (result.unprocessedUsers + result.dueTicks > 0) deps.log.debug(result, "sweeper enqueued work");
+    // Messages whose delivery job was lost (Redis outage) or whose worker died mid-send.
+    const deliveries = await sweepDeliveries({ db: deps.db, queues: deps.queues, now: deps.now });
+    deps.log.debug(deliveries, "delivery sweep");
   };
   const interval = options.sweepIntervalMs ?? 10_000;
   let sweeping = false;
@@ -68,6 +72,7 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions = {}): Runn
     async close() {
       if (timer) clearInterval(timer);
       await Promise.all(workers.map((w) => w.close()));
+      closeMailer(deps.config);
       connection.disconnect();
     },
   };
