@@ -36,27 +36,8 @@ export interface CampaignStats {
   steps: (StepStats & { stepId: string; position: number | null; channel: string })[];
 }
 
-interface Row {
-  step_id: string;
-  position: number | null;
-  channel: string;
-  scheduled: number;
-  series: number;
-  pending: number;
-  sent: number;
-  delivered: number;
-  opened: number;
-  clicked: number;
-  replied: number;
-  dismissed: number;
-  unsubscribed: number;
-  held: number;
-  skipped: number;
-  cancelled: number;
-  failed: number;
-  converted: number;
-  revenue: number;
-}
+/** One grouped row per step: the step's counts plus how many series it started. */
+type Row = Omit<StepStats, "conversionRate"> & { step_id: string; position: number | null; channel: string; series: number };
 
 const COUNTS = ["scheduled", "pending", "sent", "delivered", "opened", "clicked", "replied", "dismissed", "unsubscribed", "held", "skipped", "cancelled", "failed", "converted", "revenue"] as const;
 
