@@ -66,6 +66,8 @@ export function createRateLimitStore(redisUrl: string, log: Logger): RateLimitSt
 
   return {
     async take(key, perSecond, burst) {
+      // Right after start-up the connection is still being made: wait for it as long as for a command.
+      if (redis.status !== "ready") await whenReady(redis, COMMAND_TIMEOUT_MS);
       if (redis.status !== "ready") return failOpen(new Error(`Redis connection is ${redis.status}`));
       try {
         const [allowed, retryAfterMs, remaining] = await redis.nurtureGcra(key, 1000 / perSecond, burst);
@@ -76,4 +78,16 @@ export function createRateLimitStore(redisUrl: string, log: Logger): RateLimitSt
     },
     close: () => redis.disconnect(),
   };
+}
+
+function whenReady(redis: Redis, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      redis.off("ready", done);
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    redis.once("ready", done);
+  });
 }

@@ -76,6 +76,8 @@ describe("email campaigns over real SMTP", () => {
   });
 
   it("shows the message on the card and explains the decision", async () => {
+    // The SMTP server has the mail before the worker records the outcome: wait for the ledger.
+    await expect.poll(async () => (await card("ann")).messages?.[0]?.status, { timeout: 10_000 }).toBe("delivered");
     const ann = await card("ann");
     expect(ann.messages).toHaveLength(1);
     expect(ann.messages[0]).toMatchObject({ campaignId: campaign.id, channel: "email", status: "delivered", summary: "Ann <Admin>, your cart of 42 is waiting", recipient: "ann@example.test" });
