@@ -43,16 +43,42 @@ export interface SendFailure {
   permanent: boolean;
   /** The recipient address itself was refused (5xx on RCPT): never write to it again. */
   hardBounce: boolean;
+  /**
+   * The outcome is unknown: the connection was lost (or went silent) after the whole message had
+   * been handed over, so the server may have accepted it. Never retried (a second copy is worse
+   * than a possible loss, which is recorded with its reason), the address is not suppressed.
+   * Absent means false.
+   */
+  ambiguous?: boolean;
   reason: string;
 }
 
-/** SMTP 5xx is permanent (and a hard bounce when the recipient was refused); 4xx and network errors are retried. */
-export function classifySmtpError(err: unknown): SendFailure {
-  const e = err as { responseCode?: number; command?: string; code?: string; response?: string; message?: string };
+/**
+ * How nodemailer reports a connection that is gone without a reply: `ECONNECTION` "Connection closed
+ * unexpectedly" (closed at any point after the greeting, the final "." included), `ESOCKET` (reset
+ * while writing), `ETIMEDOUT` (silence longer than the socket timeout), or the pool's own message
+ * when the connection closed before the greeting.
+ */
+const CONNECTION_LOST = /^(ECONNECTION|ESOCKET|ETIMEDOUT)$|connection was closed/;
+
+type SmtpError = { responseCode?: number; command?: string; code?: string; response?: string; message?: string; dataHandedOver?: boolean };
+
+/**
+ * An SMTP reply decides when there is one: 5xx is permanent (a hard bounce when the recipient was
+ * refused), 4xx is retried. Without a reply, the moment decides: a connection lost, reset or timed
+ * out before the message data was complete is retried; after it, the failure is ambiguous.
+ */
+export function classifySmtpError(err: unknown): SendFailure & { ambiguous: boolean } {
+  const e = err as SmtpError;
   const reason = (e.response ?? e.message ?? String(err)).slice(0, 500);
   if (typeof e.responseCode === "number" && e.responseCode >= 500) {
     const hardBounce = (e.command ?? "").toUpperCase().startsWith("RCPT") || (e.code === "EENVELOPE" && e.responseCode >= 550 && e.responseCode <= 553);
-    return { permanent: true, hardBounce, reason: `SMTP ${e.responseCode}: ${reason}` };
+    return { permanent: true, hardBounce, ambiguous: false, reason: `SMTP ${e.responseCode}: ${reason}` };
   }
-  return { permanent: false, hardBounce: false, reason: typeof e.responseCode === "number" ? `SMTP ${e.responseCode}: ${reason}` : `${e.code ?? "error"}: ${reason}` };
+  if (typeof e.responseCode === "number") return { permanent: false, hardBounce: false, ambiguous: false, reason: `SMTP ${e.responseCode}: ${reason}` };
+  if (e.dataHandedOver === true && CONNECTION_LOST.test(e.code ?? e.message ?? "")) {
+    // Permanent as well, so a handler that reads only `permanent` does not resend it either.
+    return { permanent: true, hardBounce: false, ambiguous: true, reason: `no reply after the message data, the server may have accepted it (${e.code ?? "error"}: ${reason})` };
+  }
+  return { permanent: false, hardBounce: false, ambiguous: false, reason: `${e.code ?? "error"}: ${reason}` };
 }

@@ -1,8 +1,10 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { PassThrough } from "node:stream";
 import type { Config } from "@nurture/config";
 import nodemailer from "nodemailer";
 import type Mail from "nodemailer/lib/mailer";
+import type MailMessage from "nodemailer/lib/mailer/mail-message";
 import type SMTPPool from "nodemailer/lib/smtp-pool";
 
 export interface SentMail {
@@ -34,16 +36,63 @@ export function smtpOptionsFromUrl(url: string): { host: string; port: number; s
 }
 
 /**
- * SMTP with a connection pool when SMTP_URL is set. Requeueing inside the pool is off: when a
- * connection drops mid-send the send fails, and the delivery job's retry (with the ledger claim)
- * decides what happens — nodemailer never silently resends a message the server may have accepted.
+ * Set on a failed send's error: whether the whole message, up to its final ".", had been handed to
+ * the connection. A connection lost after that is ambiguous — the server may have accepted the
+ * message and only its reply was lost (RFC 1047) — while one lost before it is a plain failure.
+ * nodemailer cannot tell them apart: a drop at EHLO, MAIL, RCPT, DATA or after the final "." is the
+ * same `ECONNECTION` "Connection closed unexpectedly" with command `CONN`.
+ */
+export interface SmtpHandover {
+  dataHandedOver: boolean;
+}
+
+/** The mail option under which a send carries its hand-over record into nodemailer's stream plugin. */
+const HANDOVER = "nurtureHandover";
+
+/**
+ * A pass-through at the end of nodemailer's message stream. Its readable side ends once the SMTP
+ * data stream has read the last byte of the message (only after the server's 354), and the data
+ * stream then writes the terminating "." — so from here on a lost connection is ambiguous. The
+ * last bytes may still sit in the socket's buffer at that moment, unsent: such a drop is counted as
+ * ambiguous too, the side that risks a loss rather than a second copy (a campaign email is small;
+ * for it the window is the time to write its last chunk).
+ */
+function watchHandover(mail: MailMessage, done: (err?: Error | null) => void): void {
+  const handover = (mail.data as Record<string, unknown>)[HANDOVER] as SmtpHandover | undefined;
+  if (handover) {
+    mail.message.processFunc((output) => {
+      const watcher = new PassThrough();
+      watcher.once("end", () => (handover.dataHandedOver = true));
+      output.once("error", (err) => watcher.destroy(err));
+      return output.pipe(watcher);
+    });
+  }
+  done();
+}
+
+/**
+ * SMTP with a connection pool when SMTP_URL is set.
+ *
+ * `maxRequeues: 0`: when a pooled connection closes while it carries a message, nodemailer would
+ * otherwise put the message back in its queue and send it again on another connection — without
+ * knowing whether the server had already accepted it (a drop after the final "."), which is a second
+ * copy in the recipient's mailbox. With 0 every such drop fails the send and the delivery job
+ * decides: a drop before the data was handed over is retried (the job's backoff), one after it is
+ * recorded as ambiguous and not resent. The price: a drop on a stale pooled connection, which a
+ * requeue would have absorbed silently, costs a job retry instead.
+ *
+ * Timeouts: 10 s to connect and for the greeting; 15 s of silence at any later point (the reply to
+ * the final "." included) fails the send. That is far above a healthy relay's answer time and below
+ * the runner's 25 s shutdown limit, so a stalled server fails the send (ambiguous if it stalled
+ * after the data) before a deploy has to kill the worker in the middle of it.
  */
 function smtpMailer(config: Config): Mailer {
   let transport: nodemailer.Transporter | null = null;
   let idle: NodeJS.Timeout | undefined;
   let inFlight = 0;
-  const open = () =>
-    (transport ??= nodemailer.createTransport<SMTPPool.SentMessageInfo>({
+  const open = () => {
+    if (transport) return transport;
+    transport = nodemailer.createTransport<SMTPPool.SentMessageInfo>({
       ...smtpOptionsFromUrl(config.SMTP_URL!),
       pool: true,
       maxConnections: config.SMTP_POOL_SIZE,
@@ -51,8 +100,12 @@ function smtpMailer(config: Config): Mailer {
       maxRequeues: 0,
       connectionTimeout: 10_000,
       greetingTimeout: 10_000,
-      socketTimeout: 60_000,
-    } as SMTPPool.Options));
+      socketTimeout: 15_000,
+      dnsTimeout: 10_000,
+    } as SMTPPool.Options);
+    transport.use("stream", watchHandover);
+    return transport;
+  };
   const close = () => {
     transport?.close();
     transport = null;
@@ -61,9 +114,12 @@ function smtpMailer(config: Config): Mailer {
     async send(mail) {
       clearTimeout(idle);
       inFlight += 1;
+      const handover: SmtpHandover = { dataHandedOver: false };
       try {
-        const info = (await open().sendMail(mail)) as { response?: string };
+        const info = (await open().sendMail({ ...mail, [HANDOVER]: handover } as Mail.Options)) as { response?: string };
         return { response: info.response ?? "accepted" };
+      } catch (err) {
+        throw Object.assign(err instanceof Error ? err : new Error(String(err)), handover);
       } finally {
         inFlight -= 1;
         if (inFlight === 0) {
