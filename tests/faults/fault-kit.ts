@@ -69,8 +69,8 @@ export interface NurtureProcess {
 const MAIN = fileURLToPath(new URL("../../services/runner/src/main.ts", import.meta.url));
 
 /** Starts `npm run start:api` / `start:worker` as a real process (what operators run). */
-export async function startNurture(role: "api" | "worker", env: Record<string, string>): Promise<NurtureProcess> {
-  const port = role === "api" ? await freePort() : 0;
+export async function startNurture(role: "api" | "worker", env: Record<string, string>, options: { port?: number } = {}): Promise<NurtureProcess> {
+  const port = role === "api" ? (options.port ?? (await freePort())) : 0;
   const child = spawn(process.execPath, ["--import", "tsx", MAIN, role], {
     env: { ...process.env, LOG_LEVEL: "warn", HOST: "127.0.0.1", PORT: String(port), ...env },
     stdio: ["ignore", "ignore", process.env.FAULTS_VERBOSE ? "inherit" : "ignore"],

@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { createProject, type CreatedProject } from "@nurture/backend";
 import { createDb, migrate, type Db } from "@nurture/db";
+import { createQueues, type Queues } from "@nurture/jobs";
 import { startManagedPostgres, type ManagedPostgres } from "./managed-postgres";
-import { startManagedRedis, startNurture, type ManagedRedis, type NurtureProcess } from "./fault-kit";
+import { freePort, startManagedRedis, startNurture, type ManagedRedis, type NurtureProcess } from "./fault-kit";
 
 /** PostgreSQL, Redis and Nurture processes of the suite's own, so faults harm nothing else. */
 export interface FaultWorld {
@@ -11,6 +12,8 @@ export interface FaultWorld {
   db: Db;
   project: CreatedProject;
   env: Record<string, string>;
+  /** The installation's queues, to count jobs (the suite adds none). */
+  queues: Queues;
   api: NurtureProcess;
   workers: NurtureProcess[];
   startWorker(): Promise<NurtureProcess>;
@@ -23,7 +26,10 @@ export async function startWorld(options: { workers?: number; env?: Record<strin
   const db = createDb({ connectionString: pg.url, max: 5 });
   await migrate(db);
   const project = await createProject(db, "Faults");
+  // Known before the API starts: workers sign the links in emails with it (PUBLIC_URL).
+  const apiPort = await freePort();
   const env = {
+    PUBLIC_URL: `http://127.0.0.1:${apiPort}`,
     DATABASE_URL: pg.url,
     REDIS_URL: redis.url,
     QUEUE_PREFIX: `faults-${randomBytes(4).toString("hex")}`,
@@ -34,7 +40,7 @@ export async function startWorld(options: { workers?: number; env?: Record<strin
     RATE_LIMIT_PER_SECOND: "0",
     ...options.env,
   };
-  const api = await startNurture("api", env);
+  const api = await startNurture("api", env, { port: apiPort });
   // The witness for "processed exactly once": every stored load event is worth one point.
   for (const event of ["load_tick", "storm"]) {
     const res = await fetch(`${api.url}/v1/scoring-rules`, {
@@ -51,18 +57,21 @@ export async function startWorld(options: { workers?: number; env?: Record<strin
     return w;
   };
   for (let i = 0; i < (options.workers ?? 1); i++) await startWorker();
+  const queues = createQueues({ redisUrl: redis.url, prefix: env.QUEUE_PREFIX });
   return {
     pg,
     redis,
     db,
     project,
     env,
+    queues,
     api,
     workers,
     startWorker,
     async close() {
       for (const p of [api, ...workers]) p.kill("SIGKILL");
       await Promise.all([api, ...workers].map((p) => p.exited));
+      await queues.close();
       redis.kill();
       await db.destroy();
       await pg.destroy();

@@ -25,7 +25,7 @@ export interface SmtpMoment {
   recipients: string[];
   /** At `end`: the message's Message-ID header. */
   messageId: string | null;
-  /** How many times this phase was reached before for the same first recipient (0 the first time). */
+  /** How many times this phase was reached before for the same first recipient, or at all before RCPT (0 the first time). */
   seen: number;
 }
 
@@ -59,6 +59,8 @@ export interface FaultySmtp {
   connections(): number;
   /** Transactions that passed MAIL FROM and have no final reply yet: sends in flight. */
   openTransactions(): number;
+  /** Transactions the client abandoned: its connection closed before the final reply (a killed worker). */
+  cutOff(): number;
   setPlan(plan: SmtpFaultPlan): void;
   close(): Promise<void>;
 }
@@ -66,8 +68,8 @@ export interface FaultySmtp {
 export const OK: SmtpAction = { do: "ok" };
 const acceptEverything: SmtpFaultPlan = () => OK;
 
-/** Copies the recipient's mailbox may hold: accepted, or complete when the connection was lost. */
-export const reachedServer = (c: SmtpCopy) => c.outcome === "accepted" || c.outcome === "dropped";
+/** Copies the recipient's mailbox may hold: accepted, or complete when the reply was lost or never came. */
+export const reachedServer = (c: SmtpCopy) => c.outcome !== "refused";
 
 /** A plan as plain data, so a server in another process can be given one. */
 export interface FaultRule {
@@ -75,7 +77,7 @@ export interface FaultRule {
   action: SmtpAction;
   /** Only for this recipient (the transaction's first). */
   recipient?: string;
-  /** Only the first `times` times the phase is reached (per recipient). */
+  /** Only the first `times` times the phase is reached (per recipient; before RCPT, in all). */
   times?: number;
 }
 
@@ -125,9 +127,10 @@ export async function startFaultySmtp(initialPlan: SmtpFaultPlan = acceptEveryth
   const seenCounts = new Map<string, number>();
   let connections = 0;
   let open = 0;
+  let cutOff = 0;
 
   const decide = (phase: SmtpPhase, connection: number, recipients: string[], messageId: string | null): SmtpAction => {
-    const key = `${phase}:${recipients[0] ?? `#${connection}`}`;
+    const key = `${phase}:${recipients[0] ?? "*"}`;
     const seen = seenCounts.get(key) ?? 0;
     seenCounts.set(key, seen + 1);
     const action = plan({ phase, connection, recipients, messageId, seen });
@@ -148,19 +151,26 @@ export async function startFaultySmtp(initialPlan: SmtpFaultPlan = acceptEveryth
     let dataHead = "";
     let sawBody = false;
 
+    let droppedByServer = false;
     const endTransaction = () => {
       if (inTransaction) open -= 1;
       inTransaction = false;
       recipients = [];
     };
-    socket.on("close", endTransaction);
+    socket.on("close", () => {
+      if (inTransaction && !droppedByServer) cutOff += 1;
+      endTransaction();
+    });
 
     /** Applies an action, then `onDone` says whether it answered normally or with a code; `okReply` is the normal answer. */
     const act = (action: SmtpAction, phase: SmtpPhase, onDone: (replied: "ok" | "reply") => void, okReply = DEFAULT_REPLIES[phase]) => {
       if (action.do === "stall") return;
       const run = () => {
         if (socket.destroyed) return;
-        if (action.do === "drop") return void socket.destroy();
+        if (action.do === "drop") {
+          droppedByServer = true;
+          return void socket.destroy();
+        }
         if (action.do === "reply") {
           socket.write(`${action.code} ${action.text ?? "fault injected"}\r\n`);
           return onDone("reply");
@@ -311,6 +321,7 @@ export async function startFaultySmtp(initialPlan: SmtpFaultPlan = acceptEveryth
     faults,
     connections: () => connections,
     openTransactions: () => open,
+    cutOff: () => cutOff,
     setPlan: (p) => void (plan = p),
     close: () =>
       new Promise<void>((resolve) => {

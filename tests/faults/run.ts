@@ -1,15 +1,24 @@
 // `npm run test:faults`: fault-injection scenarios against PostgreSQL, Redis, SMTP and Nurture
 // processes the suite starts itself. One JSON line per scenario; exits non-zero when a "must" breaks.
 import { postgresStoppedUnderLoad, redisRestartedUnderLoad, retryStorm } from "./ingestion.faults";
+import { capsUnderConcurrency, unsubscribeRace } from "./messaging-rules.faults";
+import { smtpAcceptanceLost, smtpTemporaryAndPermanentErrors } from "./smtp.faults";
+import { gracefulShutdown, workerKilledMidSend } from "./worker-lifecycle.faults";
 import type { Scenario, ScenarioResult } from "./fault-kit";
 
 const scenarios: Record<string, Scenario> = {
   "redis-restarted-under-load": redisRestartedUnderLoad,
   "postgres-stopped-under-load": postgresStoppedUnderLoad,
   "retry-storm": retryStorm,
+  "worker-killed-mid-send": workerKilledMidSend,
+  "smtp-acceptance-lost": smtpAcceptanceLost,
+  "smtp-temporary-and-permanent-errors": smtpTemporaryAndPermanentErrors,
+  "caps-under-concurrency": capsUnderConcurrency,
+  "unsubscribe-race": unsubscribeRace,
+  "graceful-shutdown": gracefulShutdown,
 };
 
-const SCENARIO_TIMEOUT_MS = 150_000;
+const SCENARIO_TIMEOUT_MS = 180_000;
 const wanted = process.argv.slice(2);
 let passed = 0;
 let failed = 0;
