@@ -73,13 +73,14 @@ function watchHandover(mail: MailMessage, done: (err?: Error | null) => void): v
 /**
  * SMTP with a connection pool when SMTP_URL is set.
  *
- * `maxRequeues: 0`: when a pooled connection closes while it carries a message, nodemailer would
- * otherwise put the message back in its queue and send it again on another connection — without
- * knowing whether the server had already accepted it (a drop after the final "."), which is a second
- * copy in the recipient's mailbox. With 0 every such drop fails the send and the delivery job
- * decides: a drop before the data was handed over is retried (the job's backoff), one after it is
- * recorded as ambiguous and not resent. The price: a drop on a stale pooled connection, which a
- * requeue would have absorbed silently, costs a job retry instead.
+ * `maxRequeues: 0`: nodemailer's pool puts a message back in its queue and sends it again when
+ * the connection closes under it without an error — in nodemailer 7 a close before the server's
+ * greeting; every later drop, the one after the final "." included, fails the send with
+ * ECONNECTION. That resend is the pool's decision, made without looking at how far the message
+ * got; with 0 every failure reaches classifySmtpError, which does look (a drop after the data is
+ * ambiguous and not resent, anything earlier is retried by the delivery job). The price: a
+ * connection closed before its greeting (a relay restarting or shedding load) fails the send and
+ * costs a job retry with backoff, where the pool would have reconnected at once.
  *
  * Timeouts: 10 s to connect and for the greeting; 15 s of silence at any later point (the reply to
  * the final "." included) fails the send. That is far above a healthy relay's answer time and below
