@@ -39,11 +39,8 @@ export async function workerKilledMidSend(): Promise<ScenarioResult> {
     await activeCampaign(world, emailCampaign("Welcome", "$identify", ["Exactly once"]));
     const started = Date.now();
     await identify(world, addresses);
-    console.error("ingested", Date.now() - started);
     await waitFor(async () => smtp.copies.length > 0, 60_000);
-    console.error("first copy", Date.now() - started);
-    const kills = await killRepeatedly(world, smtp, () => smtp.copies.length >= addresses.length * 0.75, Number(process.env.KILLMS ?? 35_000));
-    console.error("kill loop done", Date.now() - started, smtp.copies.length);
+    const kills = await killRepeatedly(world, smtp, () => smtp.copies.length >= addresses.length * 0.75, 35_000);
     const killsEnded = Date.now();
     const settledMs = await waitSettled(world, 75_000);
     const tally = tallyCopies(addresses, smtp.copies);
