@@ -93,7 +93,7 @@ export const campaignTriggerProcessor: Processor = async (ctx) => {
   }
   const occurrences = occurrencesOf(ctx);
   if (occurrences.length === 0) return;
-  const { triggered, goals } = await campaignsForRun(ctx.trx, ctx.project.id, [...new Set(occurrences.map((o) => o.name))]);
+  const { triggered, goals } = await campaignsForRun(ctx.trx, ctx.project, [...new Set(occurrences.map((o) => o.name))]);
   await attributeGoals(ctx.trx, ctx.project.id, ctx.user.id, occurrences, goals);
   const decisions: NewDecision[] = [];
   for (const campaign of triggered) {

@@ -25,7 +25,7 @@ import type { WorkerDeps } from "../worker-deps";
 function deliveryDeps(deps: WorkerDeps): DeliveryDeps {
   const base = publicBaseUrl(deps.config);
   return {
-    db: deps.db,
+    db: deps.deliveryDb ?? deps.db,
     now: deps.now,
     emailLinks: (messageId) => emailLinks(createLinkSigner(signingSecretOf(deps.config)), base, messageId),
   };
