@@ -79,4 +79,22 @@ describe("the event pipeline", () => {
     const inbox = await h.app.inject({ method: "GET", url: `/v1/widget/messages?writeKey=${h.project.writeKey}&anonymousId=x&userId=rules-fan` });
     expect(inbox.json().messages.map((m: { content: { body: string } }) => m.content.body)).toEqual(["Thanks!"]);
   });
+
+  it("adds no jobs for a backlog whose jobs are still waiting", async () => {
+    const queue = h.queues.get("pipeline");
+    await queue.pause();
+    try {
+      for (let i = 0; i < 5; i++) await h.track("/v1/track", { anonymousId: `backlog-${i}`, event: "viewed" });
+      await expect.poll(async () => (await queue.getJobCounts("paused", "wait")).paused).toBeGreaterThan(0);
+      const before = await queue.count();
+      h.clock.advance(60_000);
+      await h.worker!.sweep();
+      expect(await queue.count()).toBe(before);
+    } finally {
+      h.clock.real();
+      await queue.resume();
+    }
+    await h.drain();
+    expect(await unprocessed()).toBe(0);
+  });
 });
