@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { createProject, createSegment, recordPendingEntries } from "@nurture/backend";
 import { counterKey, DAY_MS, dayKeyOfEpochDay, epochDay, evaluateCondition, evaluateConditionTimed, requiredCounters, utcDayKey, type Condition, type EventCounter, type UserCard } from "@nurture/core";
 import { createTestDatabase } from "@nurture/db/testing";
-import { createQueues } from "@nurture/jobs";
+import { createQueues, QUEUE_NAMES } from "@nurture/jobs";
 import { sql } from "kysely";
 import { pino } from "pino";
 import { alternate, BENCH_REDIS_URL, line, median, round, type BenchLine } from "./bench-kit";
@@ -322,7 +322,7 @@ export async function benchSegmentBackfill(): Promise<BenchLine[]> {
       }),
     ];
   } finally {
-    for (const name of ["pipeline", "delivery", "maintenance"] as const) await queues.get(name).obliterate({ force: true }).catch(() => {});
+    for (const name of QUEUE_NAMES) await queues.get(name).obliterate({ force: true }).catch(() => {});
     await queues.close();
     await testDb.destroy();
   }

@@ -6,3 +6,4 @@ export * from "./pipeline";
 export * from "./scoring";
 export * from "./segments";
 export * from "./messaging";
+export * from "./maintenance";

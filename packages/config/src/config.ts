@@ -35,6 +35,8 @@ export const configSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]+$/, "letters, digits, ':', '_' and '-' only").default("nurture"),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(20),
+  /** Emails (and, separately, webhooks) each worker process hands over at once; each holds a database connection meanwhile. */
+  DELIVERY_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(10),
   /** Accept cross-origin admin API calls from these origins (comma-separated); tracker routes allow any origin. */
   ADMIN_CORS_ORIGINS: z
     .string()

@@ -4,7 +4,7 @@ import { createProject, type CreatedProject } from "@nurture/backend";
 import { loadConfig, type Config } from "@nurture/config";
 import type { Db } from "@nurture/db";
 import { createTestDatabase } from "@nurture/db/testing";
-import { createQueues, createRedis, type Queues } from "@nurture/jobs";
+import { createQueues, createRedis, QUEUE_NAMES, type Queues } from "@nurture/jobs";
 import { startWorker, type RunningWorker } from "@nurture/worker";
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from "fastify";
 import type { Redis } from "ioredis";
@@ -115,7 +115,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
 
 /** Removes the file's queues from Redis, so runs leave nothing behind. */
 async function obliterate(queues: Queues): Promise<void> {
-  for (const name of ["pipeline", "delivery", "maintenance"] as const) {
+  for (const name of QUEUE_NAMES) {
     await queues.get(name).obliterate({ force: true }).catch(() => {});
   }
 }

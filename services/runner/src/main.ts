@@ -74,7 +74,9 @@ async function main(): Promise<void> {
   const queues = createQueues({ redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX });
   const redis = createRedis(config.REDIS_URL, "producer");
   const app = mode === "worker" ? undefined : await buildApp({ config, db, queues, redis, log, now });
-  const worker = mode === "api" ? undefined : startWorker({ config, db, queues, log, now });
+  // Email and webhook deliveries in flight each hold a connection, on a pool of their own (see WorkerDeps).
+  const deliveryDb = mode === "api" ? undefined : createDb({ connectionString: databaseUrl, max: 2 * config.DELIVERY_CONCURRENCY + 2, applicationName: `nurture-${mode}-deliveries` });
+  const worker = mode === "api" ? undefined : startWorker({ config, db, ...(deliveryDb ? { deliveryDb } : {}), queues, log, now });
   if (app) {
     await app.listen({ host: config.HOST, port: config.PORT });
     log.info({ url: `http://${config.HOST}:${config.PORT}`, docs: `http://${config.HOST}:${config.PORT}/docs` }, "API listening");
@@ -96,6 +98,7 @@ async function main(): Promise<void> {
     await worker?.close();
     await queues.close();
     redis.disconnect();
+    await deliveryDb?.destroy();
     await db.destroy();
     await embedded?.stop();
     localRedis?.kill();

@@ -12,6 +12,9 @@ export type JobHandlers = { [Q in QueueName]: JobHandler<Q> | null };
 
 export const jobHandlers: JobHandlers = {
   pipeline: pipelineJob,
-  delivery: deliveryJob,
+  email: deliveryJob,
+  popup: deliveryJob,
+  chat: deliveryJob,
+  webhook: deliveryJob,
   maintenance: maintenanceJob,
 };

@@ -58,4 +58,43 @@ describe("the event pipeline", () => {
     const runs = await Promise.all([processUser(deps, h.project.id, userId), processUser(deps, h.project.id, userId), processUser(deps, h.project.id, userId)]);
     expect(runs.map((r) => r.processed).sort()).toEqual([0, 0, 1]);
   });
+
+  it("applies a rule changed a moment ago to the very next event", async () => {
+    // The worker keeps a project's rules between runs; a change must still count at once.
+    const score = async () => (await h.admin({ method: "GET", url: "/v1/users/rules-fan" })).json().score;
+    const rule = (await h.admin({ method: "POST", url: "/v1/scoring-rules", payload: { name: "Likes", event: "liked", points: 2 } })).json();
+    await h.track("/v1/track", { userId: "rules-fan", event: "liked" });
+    await h.drain();
+    expect(await score()).toBe(2);
+
+    await h.admin({ method: "PATCH", url: `/v1/scoring-rules/${rule.id}`, payload: { points: 5 } });
+    await h.track("/v1/track", { userId: "rules-fan", event: "liked" });
+    await h.drain();
+    expect(await score()).toBe(7);
+
+    const campaign = (await h.admin({ method: "POST", url: "/v1/campaigns", payload: { name: "Thanks", trigger: { type: "event", event: "liked" }, steps: [{ channel: "popup", content: { body: "Thanks!" } }] } })).json();
+    await h.admin({ method: "POST", url: `/v1/campaigns/${campaign.id}/status`, payload: { status: "active" } });
+    await h.track("/v1/track", { userId: "rules-fan", event: "liked" });
+    await h.drain();
+    const inbox = await h.app.inject({ method: "GET", url: `/v1/widget/messages?writeKey=${h.project.writeKey}&anonymousId=x&userId=rules-fan` });
+    expect(inbox.json().messages.map((m: { content: { body: string } }) => m.content.body)).toEqual(["Thanks!"]);
+  });
+
+  it("adds no jobs for a backlog whose jobs are still waiting", async () => {
+    const queue = h.queues.get("pipeline");
+    await queue.pause();
+    try {
+      for (let i = 0; i < 5; i++) await h.track("/v1/track", { anonymousId: `backlog-${i}`, event: "viewed" });
+      await expect.poll(async () => (await queue.getJobCounts("paused", "wait")).paused).toBeGreaterThan(0);
+      const before = await queue.count();
+      h.clock.advance(60_000);
+      await h.worker!.sweep();
+      expect(await queue.count()).toBe(before);
+    } finally {
+      h.clock.real();
+      await queue.resume();
+    }
+    await h.drain();
+    expect(await unprocessed()).toBe(0);
+  });
 });

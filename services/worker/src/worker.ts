@@ -1,6 +1,6 @@
-import { sweepDeliveries, sweepPipeline } from "@nurture/backend";
+import { sweepDeliveries, sweepMaintenance, sweepPipeline } from "@nurture/backend";
 import { closeMailer } from "./channels/mail-transport";
-import { createRedis, jobCatalog, QUEUE_NAMES, type QueueName } from "@nurture/jobs";
+import { createRedis, DELIVERY_QUEUES, jobCatalog, QUEUE_NAMES, type QueueName } from "@nurture/jobs";
 import { UnrecoverableError, Worker, type ConnectionOptions } from "bullmq";
 import { jobHandlers } from "./job-handlers";
 import type { WorkerDeps } from "./worker-deps";
@@ -16,6 +16,17 @@ export interface WorkerOptions {
   /** How often the sweeper looks for unprocessed events and due ticks; 0 disables it. */
   sweepIntervalMs?: number;
   concurrency?: number;
+}
+
+const isDelivery = (name: QueueName) => (DELIVERY_QUEUES as readonly QueueName[]).includes(name);
+
+/**
+ * A delivery holds a database connection from its last checks until its hand-over is recorded, so
+ * the channels that wait on another server (SMTP, a webhook endpoint) get a bound of their own;
+ * more emails at once than the SMTP pool can carry would only wait in it, holding connections.
+ */
+function concurrencyOf(name: QueueName, config: WorkerDeps["config"]): number {
+  return name === "email" || name === "webhook" ? config.DELIVERY_CONCURRENCY : config.WORKER_CONCURRENCY;
 }
 
 export function startWorker(deps: WorkerDeps, options: WorkerOptions = {}): RunningWorker {
@@ -35,10 +46,11 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions = {}): Runn
       {
         connection: connection as ConnectionOptions,
         prefix: deps.config.QUEUE_PREFIX,
-        concurrency: options.concurrency ?? deps.config.WORKER_CONCURRENCY,
-        // A worker killed mid-job has its job handed to another after this long.
-        lockDuration: 30_000,
-        stalledInterval: 15_000,
+        concurrency: options.concurrency ?? concurrencyOf(name, deps.config),
+        // A worker killed mid-job has its job handed to another after about this long. Deliveries
+        // are short, and what a dead worker was sending rolled back with its connection, so their
+        // jobs are handed on sooner.
+        ...(isDelivery(name) ? { lockDuration: 10_000, stalledInterval: 5_000 } : { lockDuration: 30_000, stalledInterval: 15_000 }),
         maxStalledCount: 3,
       },
     );
@@ -53,6 +65,9 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions = {}): Runn
     // Messages whose delivery job was lost (Redis outage) or whose worker died mid-send.
     const deliveries = await sweepDeliveries({ db: deps.db, queues: deps.queues, now: deps.now });
     deps.log.debug(deliveries, "delivery sweep");
+    // Maintenance tasks whose job Redis lost.
+    const maintenance = await sweepMaintenance({ db: deps.db, queues: deps.queues, now: deps.now });
+    if (maintenance.revived > 0) deps.log.info(maintenance, "maintenance jobs revived");
   };
   const interval = options.sweepIntervalMs ?? 10_000;
   let sweeping = false;

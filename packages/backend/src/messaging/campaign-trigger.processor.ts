@@ -3,6 +3,7 @@ import type { PipelineContext, Processor } from "../pipeline/pipeline.types";
 import { campaignsForRun, type Campaign } from "./campaigns.repository";
 import { moveDecisions, recordDecisions, type NewDecision } from "./decisions.repository";
 import { enqueueDelivery } from "./delivery-scheduling";
+import { deliverToInboxNow } from "./inbox-delivery";
 import { attributeGoals } from "./goal-attribution";
 import { insertMessage, moveMessages, priorSeries } from "./messages.repository";
 
@@ -50,7 +51,7 @@ async function fire(ctx: PipelineContext, campaign: Campaign, occurrence: Trigge
     }
   }
   const scheduledFor = new Date(ctx.now.getTime() + first.delayMs);
-  const messageId = await insertMessage(ctx.trx, {
+  const message = await insertMessage(ctx.trx, {
     projectId: ctx.project.id,
     campaignId: campaign.id,
     stepId: first.id,
@@ -62,14 +63,18 @@ async function fire(ctx: PipelineContext, campaign: Campaign, occurrence: Trigge
     scheduledFor,
     createdAt: ctx.now,
   });
-  if (messageId === null) {
+  if (message === null) {
     decisions.push({ ...base, outcome: "already_received", reason: `a message for this step already exists (window ${repeat.windowKey})` });
     return;
   }
-  decisions.push({ ...base, outcome: "queued", messageId, reason: `step 1 (${first.channel}) scheduled for ${scheduledFor.toISOString()}`, traces });
-  const queues = ctx.queues;
+  decisions.push({ ...base, outcome: "queued", messageId: message.id, reason: `step 1 (${first.channel}) scheduled for ${scheduledFor.toISOString()}`, traces });
+  if (first.delayMs === 0 && (first.channel === "popup" || first.channel === "chat")) {
+    // The trigger's decision goes first on the record, then the send's.
+    await recordDecisions(ctx.trx, decisions.splice(0));
+    return deliverToInboxNow(ctx, message, campaign);
+  }
   const channel: Channel = first.channel;
-  ctx.afterCommit(() => enqueueDelivery(queues, { projectId: ctx.project.id, messageId, channel, scheduledFor }, ctx.now));
+  ctx.afterCommit(() => enqueueDelivery(ctx.queues, { projectId: ctx.project.id, messageId: message.id, channel, scheduledFor }, ctx.now));
 }
 
 /**
@@ -88,7 +93,7 @@ export const campaignTriggerProcessor: Processor = async (ctx) => {
   }
   const occurrences = occurrencesOf(ctx);
   if (occurrences.length === 0) return;
-  const { triggered, goals } = await campaignsForRun(ctx.trx, ctx.project.id, [...new Set(occurrences.map((o) => o.name))]);
+  const { triggered, goals } = await campaignsForRun(ctx.trx, ctx.project, [...new Set(occurrences.map((o) => o.name))]);
   await attributeGoals(ctx.trx, ctx.project.id, ctx.user.id, occurrences, goals);
   const decisions: NewDecision[] = [];
   for (const campaign of triggered) {

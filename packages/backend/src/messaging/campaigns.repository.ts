@@ -12,9 +12,10 @@ import {
   type RepeatPolicy,
   type StepContent,
 } from "@nurture/core";
-import type { CampaignRow, CampaignStepRow, DbOrTrx } from "@nurture/db";
+import type { CampaignRow, CampaignStepRow, DbOrTrx, ProjectRow } from "@nurture/db";
 import { sql, type RawBuilder } from "kysely";
 import { AppError } from "../errors";
+import { forProjectConfig } from "../projects/project-config-cache";
 import { inTransaction } from "./in-transaction";
 import { decodeCursor, encodeCursor, type Page } from "../users/users.repository";
 
@@ -227,17 +228,13 @@ export async function deleteDraftCampaign(db: DbOrTrx, projectId: string, id: st
 /**
  * For one pipeline run: the active campaigns whose trigger can react to one of these timeline
  * names, and the campaigns (any status but draft: conversions still count after a pause) whose goal
- * is one of them — in one query.
+ * is one of them. The project's campaigns are read once per config version (see forProjectConfig).
  */
-export async function campaignsForRun(db: DbOrTrx, projectId: string, eventNames: readonly string[]): Promise<{ triggered: Campaign[]; goals: Campaign[] }> {
+export async function campaignsForRun(db: DbOrTrx, project: Pick<ProjectRow, "id" | "config_version">, eventNames: readonly string[]): Promise<{ triggered: Campaign[]; goals: Campaign[] }> {
   if (eventNames.length === 0) return { triggered: [], goals: [] };
-  const names = sql.val([...eventNames]);
-  const rows = await selectCampaigns(
-    db,
-    sql<boolean>`c.project_id = ${projectId} AND c.status <> 'draft' AND ((c.status = 'active' AND c.trigger_events && ${names}::text[]) OR c.goal_event = ANY(${names}::text[]))`,
-  );
+  const all = await forProjectConfig("campaigns", project, () => selectCampaigns(db, sql<boolean>`c.project_id = ${project.id} AND c.status <> 'draft'`));
   return {
-    triggered: rows.filter((c) => c.status === "active" && triggerEventNames(c.trigger).some((n) => eventNames.includes(n))),
-    goals: rows.filter((c) => c.goal !== null && eventNames.includes(c.goal.event)),
+    triggered: all.filter((c) => c.status === "active" && triggerEventNames(c.trigger).some((n) => eventNames.includes(n))),
+    goals: all.filter((c) => c.goal !== null && eventNames.includes(c.goal.event)),
   };
 }

@@ -19,7 +19,7 @@ export async function scheduleNextStep(trx: Transaction<DB>, message: MessageRow
   const next = at === -1 ? undefined : campaign.steps[at + 1];
   if (!next) return null;
   const scheduledFor = new Date(now.getTime() + next.delayMs);
-  const id = await insertMessage(trx, {
+  const inserted = await insertMessage(trx, {
     projectId: message.project_id,
     campaignId: message.campaign_id,
     stepId: next.id,
@@ -32,7 +32,8 @@ export async function scheduleNextStep(trx: Transaction<DB>, message: MessageRow
     scheduledFor,
     createdAt: now,
   });
-  if (id === null) return null;
+  if (inserted === null) return null;
+  const id = inserted.id;
   await recordDecision(trx, {
     projectId: message.project_id,
     campaignId: message.campaign_id,
@@ -58,7 +59,7 @@ export async function finishUnsent(
 ): Promise<void> {
   await trx
     .updateTable("messages")
-    .set({ status, reason, finished_at: now, claim_token: null, claimed_until: null, updated_at: sql`now()` })
+    .set({ status, reason, finished_at: now, updated_at: sql`now()` })
     .where("id", "=", message.id)
     .execute();
   const outcome: DecisionOutcome = status;

@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import {
   capDecision,
   explainCondition,
@@ -22,9 +21,7 @@ import { finishUnsent, scheduleNextStep, type NextDelivery } from "./delivery-ou
 import type { EmailLinks } from "./email-links";
 import { mergedInto } from "./messages.repository";
 import { messagingSettingsOf } from "./messaging-settings";
-
-/** How long a worker holds a message it is sending; longer than any SMTP or webhook timeout. */
-export const CLAIM_LEASE_MS = 120_000;
+import { lockUserSends } from "./send-lock";
 
 export interface DeliveryDeps {
   db: Db;
@@ -33,8 +30,8 @@ export interface DeliveryDeps {
   emailLinks: (messageId: number) => EmailLinks;
 }
 
+/** A message that passed every check, rendered, with its ledger row locked by the sender's transaction. */
 export interface Claim {
-  token: string;
   message: MessageRow;
   campaign: Campaign;
   step: CampaignStep;
@@ -49,7 +46,7 @@ export interface Claim {
 export type Preparation =
   /** Nothing to do: already finished, or gone. */
   | { kind: "done"; reason: string }
-  /** Not now: come back at `until` (another worker's lease, quiet hours, not due yet). */
+  /** Not now: come back at `until` (quiet hours, not due yet). */
   | { kind: "wait"; until: Date; reason: string; channel: Channel }
   /** Recorded as cancelled / held / skipped / failed; `next` is the series' following step, if it continues. */
   | { kind: "stopped"; status: "cancelled" | "held" | "skipped" | "failed"; reason: string; next: NextDelivery | null }
@@ -108,127 +105,127 @@ async function goalReachedAt(trx: Transaction<DB>, campaign: Campaign, message: 
   return events.find((e) => isGoalEvent(campaign.goal!, e.name, e.properties))?.occurred_at ?? null;
 }
 
+/** Messages of the channel already sent to the user today (the caller holds the user's send lock). */
 async function sentToday(trx: Transaction<DB>, message: MessageRow, dayStart: Date): Promise<number> {
-  // Serializes cap checks for one user across workers: counted and claimed in one step.
-  await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`nurture-caps:${message.user_id}`}, 0))`.execute(trx);
   const row = await trx
     .selectFrom("messages")
     .select((eb) => eb.fn.countAll<number>().as("n"))
     .where("user_id", "=", message.user_id)
     .where("channel", "=", message.channel)
     .where("id", "<>", message.id)
-    .where((eb) => eb.or([eb("status", "=", "sending"), eb.and([eb("status", "=", "sent"), eb("sent_at", ">=", dayStart)])]))
+    .where("status", "=", "sent")
+    .where("sent_at", ">=", dayStart)
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
 /**
- * Everything that must hold right before a message goes out, checked and claimed in one
- * transaction with the ledger row locked: the campaign is still active, the audience and the step's
- * condition still hold, the goal was not reached, the address is usable, quiet hours and daily caps
- * allow it. Then the row moves to 'sending' under this worker's claim; only the claim holder may
- * complete it, and another worker takes over only after the lease ran out.
+ * What the pipeline already holds when it sends a message the moment its trigger fires: the user's
+ * row (locked), the card, the campaign, the project's settings. The trigger's audience check was
+ * made a moment ago in the same transaction, and nothing can have happened since.
  */
-export async function prepareDelivery(deps: DeliveryDeps, projectId: string, messageId: number): Promise<Preparation> {
-  return deps.db.transaction().execute(async (trx): Promise<Preparation> => {
-    const now = deps.now();
-    const message = await trx.selectFrom("messages").selectAll().where("id", "=", messageId).where("project_id", "=", projectId).forUpdate().executeTakeFirst();
-    if (!message) return { kind: "done", reason: "message not found" };
-    if (message.status !== "queued" && message.status !== "sending") return { kind: "done", reason: `already ${message.status}` };
-    if (message.status === "sending" && message.claimed_until !== null && message.claimed_until > now) {
-      return { kind: "wait", until: message.claimed_until, reason: "another worker is sending it", channel: message.channel as Channel };
-    }
-    if (message.status === "queued" && message.scheduled_for.getTime() > now.getTime() + 1_000) {
-      return { kind: "wait", until: message.scheduled_for, reason: "not due yet", channel: message.channel as Channel };
-    }
+export interface FreshSend {
+  user: UserRow;
+  card: UserCard;
+  campaign: Campaign;
+  projectSettings: Record<string, unknown>;
+}
 
-    const campaign = await getCampaign(trx, projectId, message.campaign_id);
-    const stop = async (status: "cancelled" | "held" | "skipped" | "failed", reason: string, traces = {}, continues = true): Promise<Preparation> => {
-      await finishUnsent(trx, message, status, reason, now, traces);
-      const next = continues && campaign ? await scheduleNextStep(trx, message, campaign, now) : null;
-      return { kind: "stopped", status, reason, next };
-    };
-    if (!campaign) return stop("cancelled", "the campaign was deleted", {}, false);
-    if (campaign.status !== "active") return stop("cancelled", `the campaign is ${campaign.status}`, {}, false);
-    const step = campaign.steps.find((s) => s.id === message.step_id);
-    if (!step) return stop("cancelled", "the step was removed from the campaign", {}, false);
+/** Locks a message's ledger row for the caller's transaction; null when it does not exist. */
+export function lockMessage(trx: Transaction<DB>, projectId: string, messageId: number): Promise<MessageRow | undefined> {
+  return trx.selectFrom("messages").selectAll().where("id", "=", messageId).where("project_id", "=", projectId).forUpdate().executeTakeFirst();
+}
 
-    const user = await resolveUser(trx, message);
-    if (user === "duplicate") return stop("cancelled", "the user's cards merged and the other card already has this message", {}, false);
-    if (!user) return stop("cancelled", "the user no longer exists", {}, false);
-    // The whole card (statistics, segments…) only when a condition needs it; templates read properties.
-    const card: Pick<UserCard, "userId" | "properties"> & Partial<UserCard> =
-      campaign.audience || step.condition ? await loadCard(trx, user) : { userId: user.user_id, properties: user.properties };
+/**
+ * Everything that must hold right before a message goes out, checked in the caller's transaction,
+ * which has the ledger row locked (`lockMessage`) and keeps it until the send is recorded: the
+ * campaign is still active, the audience and the step's condition still hold, the goal was not
+ * reached, the address is usable and not unsubscribed or suppressed, quiet hours and daily caps
+ * allow it. The user's send lock is taken here and held to the end of the transaction, so caps
+ * and unsubscribes are exact under any concurrency.
+ */
+export async function prepareSend(trx: Transaction<DB>, deps: Pick<DeliveryDeps, "emailLinks">, message: MessageRow, now: Date, fresh?: FreshSend): Promise<Preparation> {
+  if (message.status !== "queued" && message.status !== "sending") return { kind: "done", reason: `already ${message.status}` };
+  // A worker of the previous version (rolling deploy) claimed it with a lease that still runs.
+  if (message.status === "sending" && message.claimed_until !== null && message.claimed_until > now) {
+    return { kind: "wait", until: message.claimed_until, reason: "another worker is sending it", channel: message.channel as Channel };
+  }
+  if (message.scheduled_for.getTime() > now.getTime() + 1_000) return { kind: "wait", until: message.scheduled_for, reason: "not due yet", channel: message.channel as Channel };
 
-    if (campaign.audience) {
-      const audience = explainCondition(campaign.audience, card as UserCard, now);
-      if (!audience[0]!.passed) return stop("cancelled", "the audience condition no longer holds", { audience }, false);
-    }
-    const goalAt = await goalReachedAt(trx, campaign, message, user.id);
-    if (goalAt) return stop("cancelled", `the goal ${JSON.stringify(campaign.goal!.event)} was reached at ${goalAt.toISOString()}`, {}, false);
-    if (step.condition) {
-      const stepTrace = explainCondition(step.condition, card as UserCard, now);
-      if (!stepTrace[0]!.passed) return stop("skipped", "the step's condition does not hold", { step: stepTrace });
-    }
+  const campaign = fresh ? { ...fresh.campaign, projectSettings: fresh.projectSettings } : await getCampaign(trx, message.project_id, message.campaign_id);
+  const stop = async (status: "cancelled" | "held" | "skipped" | "failed", reason: string, traces = {}, continues = true): Promise<Preparation> => {
+    await finishUnsent(trx, message, status, reason, now, traces);
+    const next = continues && campaign ? await scheduleNextStep(trx, message, campaign, now) : null;
+    return { kind: "stopped", status, reason, next };
+  };
+  if (!campaign) return stop("cancelled", "the campaign was deleted", {}, false);
+  if (campaign.status !== "active") return stop("cancelled", `the campaign is ${campaign.status}`, {}, false);
+  const step = campaign.steps.find((s) => s.id === message.step_id);
+  if (!step) return stop("cancelled", "the step was removed from the campaign", {}, false);
 
-    let recipient: Claim["recipient"] = null;
-    if (message.channel === "email") {
-      const { address, problem } = emailAddressOf(card);
-      if (!address) return stop("skipped", problem!);
-      if (user.email_unsubscribed_at !== null) return stop("skipped", `the user unsubscribed from email on ${user.email_unsubscribed_at.toISOString()}`);
-      const suppressed = await trx.selectFrom("email_suppressions").select(["reason", "created_at"]).where("project_id", "=", projectId).where("address", "=", address.toLowerCase()).executeTakeFirst();
-      if (suppressed) return stop("skipped", `the address is suppressed (${suppressed.reason.replace("_", " ")} on ${suppressed.created_at.toISOString()})`);
-      const name = typeof card.properties.name === "string" ? card.properties.name : null;
-      recipient = { address, name };
-    }
+  const settings = messagingSettingsOf({ settings: campaign.projectSettings });
+  const capped = settings.dailyCaps[step.channel] !== undefined;
+  // Taken before the user is read, so the unsubscribe state and the caps' count are current.
+  if (step.channel === "email" || capped) await lockUserSends(trx, fresh?.user.id ?? message.user_id);
 
-    const settings = messagingSettingsOf({ settings: campaign.projectSettings });
-    const quietEnd = quietHoursEnd(now, settings.timeZone, settings.quietHours, step.channel);
-    if (quietEnd) {
-      const reason = `quiet hours ${settings.quietHours!.start}–${settings.quietHours!.end} (${settings.timeZone}); sending at ${quietEnd.toISOString()}`;
-      await trx.updateTable("messages").set({ status: "queued", scheduled_for: quietEnd, claim_token: null, claimed_until: null, updated_at: sql`now()` }).where("id", "=", message.id).execute();
-      await recordDecision(trx, { projectId, campaignId: campaign.id, userId: user.id, stage: "send", outcome: "delayed", reason, stepId: step.id, messageId: message.id, at: now });
-      return { kind: "wait", until: quietEnd, reason, channel: step.channel };
-    }
-    if (settings.dailyCaps[step.channel] !== undefined) {
-      const cap = capDecision(settings.dailyCaps, step.channel, await sentToday(trx, message, startOfLocalDay(now, settings.timeZone)));
-      if (!cap.allowed) return stop("held", cap.reason);
-    }
+  const user = fresh?.user ?? (await resolveUser(trx, message));
+  if (user === "duplicate") return stop("cancelled", "the user's cards merged and the other card already has this message", {}, false);
+  if (!user) return stop("cancelled", "the user no longer exists", {}, false);
+  // The whole card (statistics, segments…) only when a condition needs it; templates read properties.
+  const card: Pick<UserCard, "userId" | "properties"> & Partial<UserCard> =
+    fresh?.card ?? (campaign.audience || step.condition ? await loadCard(trx, user) : { userId: user.user_id, properties: user.properties });
 
-    const links = message.channel === "email" ? deps.emailLinks(message.id) : null;
-    const trigger = message.trigger as { name?: unknown; properties?: unknown };
-    let content: RenderedContent;
-    try {
-      content = await renderStepContent(
-        { channel: step.channel, content: step.content } as Parameters<typeof renderStepContent>[0],
-        templateData({
-          card,
-          event: typeof trigger.name === "string" ? { name: trigger.name, properties: (trigger.properties as Record<string, unknown>) ?? {} } : null,
-          campaignName: campaign.name,
-          unsubscribeUrl: links?.unsubscribe ?? null,
-        }),
-      );
-    } catch (err) {
-      if (err instanceof TemplateRenderError) return stop("failed", err.message);
-      throw err;
-    }
+  if (campaign.audience && !fresh) {
+    const audience = explainCondition(campaign.audience, card as UserCard, now);
+    if (!audience[0]!.passed) return stop("cancelled", "the audience condition no longer holds", { audience }, false);
+  }
+  const goalAt = fresh ? null : await goalReachedAt(trx, campaign, message, user.id);
+  if (goalAt) return stop("cancelled", `the goal ${JSON.stringify(campaign.goal!.event)} was reached at ${goalAt.toISOString()}`, {}, false);
+  if (step.condition) {
+    const stepTrace = explainCondition(step.condition, card as UserCard, now);
+    if (!stepTrace[0]!.passed) return stop("skipped", "the step's condition does not hold", { step: stepTrace });
+  }
 
-    const token = randomUUID();
-    const claimed = await trx
-      .updateTable("messages")
-      .set({
-        status: "sending",
-        claim_token: token,
-        claimed_until: new Date(now.getTime() + CLAIM_LEASE_MS),
-        attempts: sql`attempts + 1`,
-        recipient: recipient?.address ?? null,
-        content: JSON.stringify(content),
-        user_id: user.id,
-        updated_at: sql`now()`,
-      })
-      .where("id", "=", message.id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    return { kind: "send", claim: { token, message: claimed, campaign, step, user, content, recipient, settings, links } };
-  });
+  let recipient: Claim["recipient"] = null;
+  if (message.channel === "email") {
+    const { address, problem } = emailAddressOf(card);
+    if (!address) return stop("skipped", problem!);
+    if (user.email_unsubscribed_at !== null) return stop("skipped", `the user unsubscribed from email on ${user.email_unsubscribed_at.toISOString()}`);
+    const suppressed = await trx.selectFrom("email_suppressions").select(["reason", "created_at"]).where("project_id", "=", message.project_id).where("address", "=", address.toLowerCase()).executeTakeFirst();
+    if (suppressed) return stop("skipped", `the address is suppressed (${suppressed.reason.replace("_", " ")} on ${suppressed.created_at.toISOString()})`);
+    const name = typeof card.properties.name === "string" ? card.properties.name : null;
+    recipient = { address, name };
+  }
+
+  const quietEnd = quietHoursEnd(now, settings.timeZone, settings.quietHours, step.channel);
+  if (quietEnd) {
+    const reason = `quiet hours ${settings.quietHours!.start}–${settings.quietHours!.end} (${settings.timeZone}); sending at ${quietEnd.toISOString()}`;
+    await trx.updateTable("messages").set({ status: "queued", scheduled_for: quietEnd, updated_at: sql`now()` }).where("id", "=", message.id).execute();
+    await recordDecision(trx, { projectId: message.project_id, campaignId: campaign.id, userId: user.id, stage: "send", outcome: "delayed", reason, stepId: step.id, messageId: message.id, at: now });
+    return { kind: "wait", until: quietEnd, reason, channel: step.channel };
+  }
+  if (capped) {
+    const cap = capDecision(settings.dailyCaps, step.channel, await sentToday(trx, message, startOfLocalDay(now, settings.timeZone)));
+    if (!cap.allowed) return stop("held", cap.reason);
+  }
+
+  const links = message.channel === "email" ? deps.emailLinks(message.id) : null;
+  const trigger = message.trigger as { name?: unknown; properties?: unknown };
+  let content: RenderedContent;
+  try {
+    content = await renderStepContent(
+      { channel: step.channel, content: step.content } as Parameters<typeof renderStepContent>[0],
+      templateData({
+        card,
+        event: typeof trigger.name === "string" ? { name: trigger.name, properties: (trigger.properties as Record<string, unknown>) ?? {} } : null,
+        campaignName: campaign.name,
+        unsubscribeUrl: links?.unsubscribe ?? null,
+      }),
+    );
+  } catch (err) {
+    if (err instanceof TemplateRenderError) return stop("failed", err.message);
+    throw err;
+  }
+  message.user_id = user.id;
+  return { kind: "send", claim: { message, campaign, step, user, content, recipient, settings, links } };
 }

@@ -1,6 +1,6 @@
 import type { Channel } from "@nurture/core";
 import type { Db } from "@nurture/db";
-import type { Queues } from "@nurture/jobs";
+import type { DeliveryQueue, Queues } from "@nurture/jobs";
 
 type JobsOptions = NonNullable<Parameters<Queues["add"]>[2]>;
 
@@ -15,6 +15,9 @@ const RETRIES: Record<Channel, Pick<JobsOptions, "attempts" | "backoff">> = {
   chat: { attempts: 5, backoff: { type: "exponential", delay: 1_000 } },
 };
 
+/** Each channel is delivered from the queue of the same name. */
+export const deliveryQueueOf = (channel: Channel): DeliveryQueue => channel;
+
 /** One job id per (message, due instant): enqueueing the same delivery twice adds one job. */
 export const deliveryJobId = (messageId: number, scheduledFor: Date) => `deliver-${messageId}-${scheduledFor.getTime()}`;
 
@@ -25,7 +28,7 @@ export async function enqueueDelivery(
   options: { jobId?: string } = {},
 ): Promise<void> {
   await queues.add(
-    "delivery",
+    deliveryQueueOf(message.channel),
     { projectId: message.projectId, messageId: message.messageId },
     {
       jobId: options.jobId ?? deliveryJobId(message.messageId, message.scheduledFor),
@@ -41,41 +44,40 @@ export interface DeliverySweepResult {
 }
 
 /**
- * The safety net behind the direct enqueue: due messages still queued (their job was lost with a
- * Redis outage, or a delayed job waits on a clock that is behind) and claims whose lease ran out
- * (the worker died) get a runnable job. Job ids are deterministic, so sweeping twice adds nothing.
+ * The safety net behind the direct enqueue: due messages still queued whose job is gone (lost with
+ * a Redis outage) or waits on a clock that is behind get a runnable job. A message being sent right
+ * now is queued too as far as others can see (the send is one open transaction), but its job is
+ * active, so it is left alone; a worker that died mid-send rolled back, and BullMQ's stalled-job
+ * check hands its job on. Job ids are deterministic, so sweeping twice adds nothing.
  */
 export async function sweepDeliveries(deps: { db: Db; queues: Queues; now: () => Date }, options: { graceMs?: number; limit?: number } = {}): Promise<DeliverySweepResult> {
   const now = deps.now();
   const cutoff = new Date(now.getTime() - (options.graceMs ?? 5_000));
   const rows = await deps.db
     .selectFrom("messages")
-    .select(["id", "project_id", "channel", "scheduled_for", "status", "claimed_until"])
-    .where((eb) =>
-      eb.or([
-        eb.and([eb("status", "=", "queued"), eb("scheduled_for", "<=", cutoff)]),
-        eb.and([eb("status", "=", "sending"), eb("claimed_until", "<", now)]),
-      ]),
-    )
+    .select(["id", "project_id", "channel", "scheduled_for"])
+    // 'sending' rows are left by versions that claimed with a lease; they are due like queued ones.
+    .where("status", "in", ["queued", "sending"])
+    .where("scheduled_for", "<=", cutoff)
     .orderBy("scheduled_for")
     .limit(options.limit ?? 2_000)
     .execute();
   let enqueued = 0;
   let promoted = 0;
-  const queue = deps.queues.get("delivery");
   for (const row of rows) {
+    const channel = row.channel as Channel;
     const jobId = deliveryJobId(row.id, row.scheduled_for);
-    const job = await queue.getJob(jobId);
+    const job = await deps.queues.get(deliveryQueueOf(channel)).getJob(jobId);
     if (job && (await job.isDelayed())) {
       await job.promote();
       promoted += 1;
       continue;
     }
-    // A finished job under the same id (its run ended in a takeover wait) does not block a new one.
+    // A finished job under the same id (its run ended in a wait) does not block a new one.
     const state = job ? await job.getState() : null;
     if (state === "waiting" || state === "active" || state === "prioritized" || state === "waiting-children") continue;
     if (job && (state === "completed" || state === "failed")) await job.remove().catch(() => undefined);
-    await enqueueDelivery(deps.queues, { projectId: row.project_id, messageId: row.id, channel: row.channel as Channel, scheduledFor: row.scheduled_for }, now);
+    await enqueueDelivery(deps.queues, { projectId: row.project_id, messageId: row.id, channel, scheduledFor: row.scheduled_for }, now);
     enqueued += 1;
   }
   return { enqueued, promoted };

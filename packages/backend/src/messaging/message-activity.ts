@@ -4,6 +4,7 @@ import { sql } from "kysely";
 import type { IncomingEvent } from "../ingest/incoming-event";
 import { ingestEvents } from "../ingest/ingest-events";
 import { mergedInto } from "./messages.repository";
+import { lockUserSends } from "./send-lock";
 
 /** Users whose timeline got an event: the caller signals the pipeline for them. */
 export interface ActivityResult {
@@ -99,6 +100,9 @@ export async function unsubscribeByMessage(db: Db, messageId: number, source: "o
       await addMessageEvent(trx, message, "unsubscribed", { source }, at);
       await trx.insertInto("email_unsubscribes").values({ project_id: message.project_id, user_id: message.user_id, message_id: messageId, campaign_id: message.campaign_id, source, created_at: at }).execute();
     }
+    // Waits for an email to this user that is being sent right now; every send after the commit
+    // sees the unsubscribe, so none goes out once the one-click POST is answered.
+    if (user) await lockUserSends(trx, message.user_id);
     return user !== undefined;
   });
   const userIds = changed ? await timelineEvent(db, message, "$unsubscribed", String(messageId), { messageId: String(messageId), campaignId: message.campaign_id, channel: "email", source }, at) : [];

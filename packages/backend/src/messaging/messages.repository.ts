@@ -33,19 +33,19 @@ export interface NewMessage {
 
 /**
  * Inserts a ledger row unless one exists for (campaign, step, user, window): the unique key decides,
- * so duplicate triggers and retried runs add nothing. Returns the new id, or null when it existed.
+ * so duplicate triggers and retried runs add nothing. Returns the new row, or null when it existed.
  */
-export async function insertMessage(db: DbOrTrx, m: NewMessage): Promise<number | null> {
+export async function insertMessage(db: DbOrTrx, m: NewMessage): Promise<MessageRow | null> {
   // One round trip: a first step takes its id from the sequence and is its own series.
-  const row = await sql<{ id: number }>`
+  const row = await sql<MessageRow>`
     WITH n AS (SELECT nextval(pg_get_serial_sequence('messages', 'id')) AS id)
     INSERT INTO messages (id, project_id, campaign_id, step_id, step_index, user_id, window_key, series_id, channel, trigger, scheduled_for, created_at)
     SELECT n.id, ${m.projectId}, ${m.campaignId}, ${m.stepId}, ${m.stepIndex}, ${m.userId}, ${m.windowKey}, coalesce(${m.seriesId ?? null}::bigint, n.id), ${m.channel}, ${JSON.stringify(m.trigger)}::jsonb, ${m.scheduledFor}, ${m.createdAt}
     FROM n
     ON CONFLICT ON CONSTRAINT messages_once DO NOTHING
-    RETURNING id
+    RETURNING *
   `.execute(db);
-  return row.rows[0]?.id ?? null;
+  return row.rows[0] ?? null;
 }
 
 export function getMessage(db: DbOrTrx, projectId: string, id: number): Promise<MessageRow | undefined> {

@@ -1,10 +1,9 @@
 import { randomUUID } from "node:crypto";
-import type { Db, UserRow } from "@nurture/db";
+import type { Db } from "@nurture/db";
 import { sql } from "kysely";
 import { AppError } from "../errors";
 import type { IncomingEvent } from "../ingest/incoming-event";
 import { ingestEvents } from "../ingest/ingest-events";
-import { findUser } from "../users/users.repository";
 
 /** Popups and chat messages stay in the inbox this long unless the visitor acts on them. */
 export const INBOX_TTL_MS = 30 * 86_400_000;
@@ -16,36 +15,58 @@ export interface WidgetMessage {
   createdAt: string;
 }
 
-/** The visitor's card: by the site's user id when given, else by the browser's anonymous id. */
-export async function findWidgetVisitor(db: Db, projectId: string, visitor: { anonymousId: string; userId?: string | undefined }): Promise<UserRow | undefined> {
-  if (visitor.userId !== undefined) return findUser(db, projectId, visitor.userId, "userId");
-  return findUser(db, projectId, visitor.anonymousId, "anonymousId");
-}
-
 const CONTENT_FIELDS = ["title", "body", "buttonLabel", "buttonUrl", "text", "senderName"] as const;
 
-/** Pending popups and chat messages: sent to the inbox and not yet clicked, dismissed or replied to. */
-export async function listInbox(db: Db, projectId: string, userId: number, now: Date): Promise<WidgetMessage[]> {
-  const rows = await db
-    .selectFrom("messages")
-    .select(["id", "channel", "content", "sent_at"])
-    .where("project_id", "=", projectId)
-    .where("user_id", "=", userId)
-    .where("channel", "in", ["popup", "chat"])
-    .where("status", "=", "sent")
-    .where("dismissed_at", "is", null)
-    .where("clicked_at", "is", null)
-    .where("replied_at", "is", null)
-    .where("sent_at", ">=", new Date(now.getTime() - INBOX_TTL_MS))
-    .orderBy("sent_at")
-    .limit(20)
-    .execute();
-  return rows.map((r) => {
-    const stored = (r.content ?? {}) as Record<string, unknown>;
-    const content: WidgetMessage["content"] = {};
-    for (const key of CONTENT_FIELDS) if (typeof stored[key] === "string") content[key] = stored[key] as string;
-    return { id: String(r.id), channel: r.channel as "popup" | "chat", content, createdAt: r.sent_at!.toISOString() };
-  });
+const inboxContent = (stored: Record<string, unknown> | null): WidgetMessage["content"] => {
+  const content: WidgetMessage["content"] = {};
+  for (const key of CONTENT_FIELDS) if (typeof stored?.[key] === "string") content[key] = stored[key] as string;
+  return content;
+};
+
+/** What the widget needs to answer a visitor: the project's current settings, the visitor's card (if any), and optionally the inbox. */
+export interface WidgetVisitor {
+  /** Read fresh, not from the write-key cache: turning identity verification on takes effect at once. */
+  settings: Record<string, unknown>;
+  user: { id: number; userId: string | null } | null;
+  /** Pending popups and chat messages: sent and not yet clicked, dismissed or replied to. */
+  inbox: WidgetMessage[];
+}
+
+/**
+ * One round trip for the widget, which every open page polls: the project's settings, the visitor's
+ * card (by the site's user id when given, else by the browser's anonymous id) and, with
+ * `inbox: true`, their pending messages, oldest first.
+ */
+export async function loadWidgetVisitor(
+  db: Db,
+  projectId: string,
+  visitor: { anonymousId: string; userId?: string | undefined },
+  now: Date,
+  options: { inbox: boolean },
+): Promise<WidgetVisitor> {
+  const card =
+    visitor.userId !== undefined
+      ? sql`SELECT id, user_id FROM users WHERE project_id = ${projectId} AND user_id = ${visitor.userId}`
+      : sql`SELECT u.id, u.user_id FROM anonymous_ids a JOIN users u ON u.id = a.user_id WHERE a.project_id = ${projectId} AND a.anonymous_id = ${visitor.anonymousId}`;
+  const inbox = options.inbox
+    ? sql`(SELECT coalesce(json_agg(json_build_array(m.id, m.channel, m.content, m.sent_at) ORDER BY m.sent_at), '[]') FROM (
+        SELECT m.id, m.channel, m.content, m.sent_at FROM messages m, card
+        WHERE m.project_id = ${projectId} AND m.user_id = card.id AND m.channel IN ('popup', 'chat') AND m.status = 'sent'
+          AND m.dismissed_at IS NULL AND m.clicked_at IS NULL AND m.replied_at IS NULL AND m.sent_at >= ${new Date(now.getTime() - INBOX_TTL_MS)}
+        ORDER BY m.sent_at LIMIT 20) m)`
+    : sql`'[]'::json`;
+  const row = (
+    await sql<{ settings: Record<string, unknown> | null; id: number | null; user_id: string | null; inbox: [number, "popup" | "chat", Record<string, unknown> | null, string][] }>`
+      WITH card AS (${card} LIMIT 1)
+      SELECT (SELECT settings FROM projects WHERE id = ${projectId}) AS settings, card.id, card.user_id, ${inbox} AS inbox
+      FROM (SELECT 1) AS one LEFT JOIN card ON true
+    `.execute(db)
+  ).rows[0]!;
+  return {
+    settings: row.settings ?? {},
+    user: row.id === null ? null : { id: row.id, userId: row.user_id },
+    inbox: row.inbox.map(([id, channel, content, sentAt]) => ({ id: String(id), channel, content: inboxContent(content), createdAt: new Date(sentAt).toISOString() })),
+  };
 }
 
 export type WidgetAction = "shown" | "clicked" | "dismissed" | "reply";
@@ -58,7 +79,7 @@ export type WidgetAction = "shown" | "clicked" | "dismissed" | "reply";
 export async function recordWidgetAction(
   db: Db,
   projectId: string,
-  visitor: { user: UserRow; anonymousId: string; userId?: string | undefined },
+  visitor: { user: { id: number }; anonymousId: string; userId?: string | undefined },
   messageId: number,
   action: WidgetAction,
   text: string | undefined,

@@ -1,13 +1,20 @@
-import type { LifecycleStage, UserCard } from "@nurture/core";
+import type { EventCounter, LifecycleStage, UserCard } from "@nurture/core";
 import type { DbOrTrx, UserRow } from "@nurture/db";
-import { loadSegmentsCardSection } from "../segments/segment-card";
-import { loadEventStats } from "../users/users.repository";
+import { sql } from "kysely";
+import { segmentsCardSections } from "../segments/segment-card";
+import type { CardSection } from "./pipeline.types";
 
-/** Fills the card fields a feature keeps in its own tables (counters, segment membership). */
-export type CardSectionLoader = (db: DbOrTrx, user: UserRow, card: UserCard) => Promise<void>;
+const eventStatsSection: CardSection = {
+  select: (userId) => sql`(SELECT coalesce(json_agg(json_build_array(event_name, count, first_at, last_at)), '[]') FROM event_stats WHERE user_id = ${userId})`,
+  apply(card, value) {
+    for (const [name, count, first, last] of value as [string, number, string, string][]) {
+      card.eventStats[name] = { count, firstAt: new Date(first), lastAt: new Date(last) };
+    }
+  },
+};
 
-/** The users row and event_stats are the base; features list their loaders here. */
-const cardSectionLoaders: CardSectionLoader[] = [loadSegmentsCardSection];
+/** The users row and event_stats are the base; features list their sections here, all read in one query. */
+const cardSections: CardSection[] = [eventStatsSection, ...segmentsCardSections];
 
 export async function loadCard(db: DbOrTrx, user: UserRow): Promise<UserCard> {
   const card: UserCard = {
@@ -16,8 +23,8 @@ export async function loadCard(db: DbOrTrx, user: UserRow): Promise<UserCard> {
     properties: user.properties,
     firstSeenAt: user.first_seen_at,
     lastSeenAt: user.last_seen_at,
-    eventStats: await loadEventStats(db, user.id),
-    counters: {},
+    eventStats: {},
+    counters: {} as Record<string, EventCounter>,
     score: user.score,
     grade: user.grade,
     valueClass: user.value_class,
@@ -25,6 +32,8 @@ export async function loadCard(db: DbOrTrx, user: UserRow): Promise<UserCard> {
     segmentIds: [],
     emailUnsubscribed: user.email_unsubscribed_at !== null,
   };
-  for (const load of cardSectionLoaders) await load(db, user, card);
+  const columns = cardSections.map((s, i) => sql`${s.select(user.id)} AS ${sql.ref(`s${i}`)}`);
+  const row = (await sql<Record<string, unknown>>`SELECT ${sql.join(columns)}`.execute(db)).rows[0]!;
+  cardSections.forEach((s, i) => s.apply(card, row[`s${i}`]));
   return card;
 }

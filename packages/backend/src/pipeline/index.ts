@@ -2,5 +2,5 @@ export * from "./pipeline.types";
 export * from "./process-user";
 export * from "./scheduling";
 export * from "./sweeper";
-export { loadCard, type CardSectionLoader } from "./card-loader";
+export { loadCard } from "./card-loader";
 export * from "./pipeline-notifier";

@@ -10,19 +10,23 @@ export interface PipelineNotifier {
 }
 
 /**
- * Coalesces the API's "process these users" signals for a few milliseconds, so a burst of batches
- * about the same visitors costs Redis one job per group of users instead of one per request.
- * Losing a pending signal (crash, Redis down) loses nothing: the events sit unprocessed in
- * PostgreSQL and the sweeper enqueues them.
+ * Coalesces the API's "process these users" signals, so a burst of batches about the same visitors
+ * costs Redis one job per group of users instead of one per request: a signal goes out at once
+ * when none went out in the last `intervalMs` (a quiet site waits for nothing), otherwise with the
+ * next flush. Losing a pending signal (crash, Redis down) loses nothing: the events sit unprocessed
+ * in PostgreSQL and the sweeper enqueues them.
  */
 export function createPipelineNotifier(queues: Queues, log: Logger, intervalMs = 10): PipelineNotifier {
   let pending = new Map<string, Set<number>>();
   let timer: NodeJS.Timeout | undefined;
+  let lastFlush = 0;
   const flush = async () => {
     clearTimeout(timer);
     timer = undefined;
+    lastFlush = Date.now();
     const batch = pending;
     pending = new Map();
+    if (batch.size === 0) return;
     // BullMQ waits for Redis to come back rather than failing; the sweeper covers an outage instead.
     if (!queues.ready()) {
       log.warn({ projects: batch.size }, "Redis unavailable: pipeline signals left to the sweeper");
@@ -39,7 +43,8 @@ export function createPipelineNotifier(queues: Queues, log: Logger, intervalMs =
       const set = pending.get(projectId) ?? new Set<number>();
       for (const id of userIds) set.add(id);
       pending.set(projectId, set);
-      timer ??= setTimeout(() => void flush(), intervalMs);
+      // A zero delay still gathers every signal of the same turn of the event loop.
+      timer ??= setTimeout(() => void flush(), Math.max(0, lastFlush + intervalMs - Date.now()));
     },
     flush,
   };

@@ -1,7 +1,7 @@
 import type { UserCard } from "@nurture/core";
 import type { DB, EventRow, ProjectRow, UserRow } from "@nurture/db";
 import type { Queues } from "@nurture/jobs";
-import type { Transaction } from "kysely";
+import type { RawBuilder, Transaction } from "kysely";
 import type { Logger } from "pino";
 
 export interface EmittedEvent {
@@ -33,3 +33,12 @@ export interface PipelineContext {
 }
 
 export type Processor = (ctx: PipelineContext) => Promise<void>;
+
+/**
+ * A part of the card a feature keeps in its own tables: one SQL expression yielding a JSON value
+ * for the user, and how that value lands on the card (see card-loader).
+ */
+export interface CardSection {
+  select(userId: number): RawBuilder<unknown>;
+  apply(card: UserCard, value: unknown): void;
+}

@@ -1,6 +1,6 @@
-import { randomUUID } from "node:crypto";
 import type { Db } from "@nurture/db";
 import type { Queues } from "@nurture/jobs";
+import { sql } from "kysely";
 import type { Logger } from "pino";
 import { getProject } from "../projects/projects.repository";
 import { loadCard } from "./card-loader";
@@ -69,27 +69,21 @@ export async function processUser(deps: PipelineDeps, projectId: string, userId:
     };
     for (const processor of processors) await processor.run(ctx);
 
-    if (emitted.length > 0) {
-      await trx
-        .insertInto("events")
-        .values(
-          emitted.map((e) => ({
-            project_id: projectId,
-            user_id: userId,
-            message_id: `$sys:${randomUUID()}`,
-            type: "system",
-            name: e.name,
-            properties: JSON.stringify(e.properties),
-            occurred_at: e.occurredAt,
-            processed_at: now,
-          })),
-        )
-        .execute();
-    }
-    if (batch.length > 0) {
-      await trx.updateTable("events").set({ processed_at: now }).where("id", "in", batch.map((e) => e.id)).execute();
-    }
-    await trx.updateTable("users").set({ next_tick_at: nextTick }).where("id", "=", userId).execute();
+    // One statement for the run's bookkeeping: its system events on the timeline, its events
+    // marked processed, the user's next tick.
+    await sql`
+      WITH emitted AS (
+        INSERT INTO events (project_id, user_id, message_id, type, name, properties, occurred_at, processed_at)
+        SELECT ${projectId}::uuid, ${userId}::bigint, '$sys:' || gen_random_uuid(), 'system', name, properties, occurred_at, ${now}::timestamptz
+        FROM unnest(${emitted.map((e) => e.name)}::text[], ${emitted.map((e) => JSON.stringify(e.properties))}::jsonb[], ${emitted.map((e) => e.occurredAt.toISOString())}::timestamptz[])
+          WITH ORDINALITY AS e(name, properties, occurred_at, n)
+        ORDER BY n
+      ),
+      processed AS (
+        UPDATE events SET processed_at = ${now}::timestamptz WHERE id = ANY(${batch.map((e) => e.id)}::bigint[])
+      )
+      UPDATE users SET next_tick_at = ${nextTick}::timestamptz WHERE id = ${userId}
+    `.execute(trx);
     return batch.length;
   });
 

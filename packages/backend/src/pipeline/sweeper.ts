@@ -9,14 +9,18 @@ export interface SweepResult {
 
 /**
  * The safety net behind the direct enqueue: users with events still unprocessed a few seconds
- * after they were stored (Redis was down, a process died) and users whose time tick is due.
+ * after they were stored whose job is gone (Redis was down, a process died) and users whose time
+ * tick is due.
  * Reads two small partial indexes, never the whole users table.
  */
 export async function sweepPipeline(deps: PipelineDeps, options: { graceMs?: number; limit?: number } = {}): Promise<SweepResult> {
   const now = deps.now();
   const graceMs = options.graceMs ?? 5_000;
   const limit = options.limit ?? 5_000;
-  const cutoff = new Date(now.getTime() - graceMs);
+  // Under a backlog, events newer than the oldest waiting job still have their job, just later:
+  // sweeping them would only add jobs that find nothing to do. Older ones lost theirs.
+  const oldestWaiting = await deps.queues.get("pipeline").getJobs(["waiting"], 0, 0, true);
+  const cutoff = new Date(Math.min(now.getTime(), ...oldestWaiting.map((j) => j.timestamp)) - graceMs);
   const [unprocessed, due] = await Promise.all([
     sql<{ project_id: string; user_id: number }>`
       SELECT DISTINCT project_id, user_id FROM (

@@ -3,7 +3,8 @@ import type { PipelineContext, Processor } from "../pipeline/pipeline.types";
 import { getGradeModel } from "./grade-model.repository";
 import { existingAwards, insertLedgerEntries, loadAwardHistory, markExpired, pendingExpiries, type LedgerEntry } from "./score-ledger.repository";
 import { recomputeUserScores } from "./score-recompute";
-import { activeRules, activeRulesForEvents, scoringRuleOf } from "./scoring-rules.repository";
+import { forProjectConfig } from "../projects/project-config-cache";
+import { activeRules, scoringRuleOf } from "./scoring-rules.repository";
 import { scoringSettingsOf } from "./scoring-settings.repository";
 
 /** Put on the target's timeline when two cards merge: the score is rebuilt from the joined history. */
@@ -42,7 +43,7 @@ export const scoringProcessor: Processor = async (ctx) => {
     changes.push({ delta: e.delta, score: e.scoreAfter, ruleId: e.ruleId, eventId: e.eventId, event: e.eventName, reason: e.kind === "award" ? "event" : "expired" });
   }
 
-  const model = await getGradeModel(trx, project.id);
+  const model = await forProjectConfig("grade-model", project, () => getGradeModel(trx, project.id));
   const grade = computeGrade(model?.model ?? null, card.properties)?.grade ?? null;
 
   if (score !== card.score || grade !== card.grade) {
@@ -65,7 +66,8 @@ export const scoringProcessor: Processor = async (ctx) => {
 async function scoreEvents(ctx: PipelineContext, entries: LedgerEntry[], scoreBefore: number): Promise<number> {
   const { trx, project, user, events, now } = ctx;
   if (events.length === 0) return scoreBefore;
-  const rules = (await activeRulesForEvents(trx, project.id, [...new Set(events.map((e) => e.name))])).map(scoringRuleOf);
+  const names = new Set(events.map((e) => e.name));
+  const rules = (await forProjectConfig("scoring-rules", project, async () => (await activeRules(trx, project.id)).map(scoringRuleOf))).filter((r) => names.has(r.event));
   if (rules.length === 0) return scoreBefore;
   const scorable: ScoringEvent[] = events.map((e) => ({ id: e.id, name: e.name, properties: e.properties, occurredAt: e.occurred_at }));
   const history = await loadAwardHistory(trx, user.id, rules, [...new Set(scorable.map((e) => utcDay(e.occurredAt)))]);

@@ -1,6 +1,6 @@
 import { computeGrade, type GradeModel, type ScoringRule } from "@nurture/core";
 import type { Db, DbOrTrx, ScoringJobRow } from "@nurture/db";
-import type { Queues } from "@nurture/jobs";
+import type { JobPayload, Queues } from "@nurture/jobs";
 import { sql } from "kysely";
 import type { Logger } from "pino";
 import { AppError } from "../errors";
@@ -67,6 +67,12 @@ export async function startScoringJob(db: Db, queues: Queues, projectId: string,
     throw new AppError("unavailable", `The job queue is unavailable; nothing was started (${err instanceof Error ? err.message : String(err)})`);
   }
   return { job: scoringJobView(row), joined: !inserted };
+}
+
+/** The maintenance job of every unfinished scoring job created before `before` (for the sweeper). */
+export async function unfinishedScoringJobs(db: DbOrTrx, before: Date): Promise<{ jobId: string; payload: JobPayload<"maintenance"> }[]> {
+  const rows = await db.selectFrom("scoring_jobs").select(["id", "project_id", "task"]).where("status", "in", ["queued", "running"]).where("created_at", "<=", before).execute();
+  return rows.map((r) => ({ jobId: `scoring-${r.id}`, payload: { projectId: r.project_id, task: r.task, params: { jobId: r.id } } }));
 }
 
 export async function getScoringJob(db: DbOrTrx, projectId: string, jobId: string, task?: ScoringTask): Promise<ScoringJobView> {

@@ -67,21 +67,6 @@ export function listScoringRules(db: DbOrTrx, projectId: string): Promise<Scorin
   return db.selectFrom("scoring_rules").selectAll().where("project_id", "=", projectId).where("deleted_at", "is", null).orderBy("created_at").orderBy("id").execute();
 }
 
-/** The enabled rules that apply to any of these event names, in application order. */
-export async function activeRulesForEvents(db: DbOrTrx, projectId: string, eventNames: readonly string[]): Promise<ScoringRuleRow[]> {
-  if (eventNames.length === 0) return [];
-  return db
-    .selectFrom("scoring_rules")
-    .selectAll()
-    .where("project_id", "=", projectId)
-    .where("event_name", "in", [...eventNames])
-    .where("deleted_at", "is", null)
-    .where("enabled", "=", true)
-    .orderBy("created_at")
-    .orderBy("id")
-    .execute();
-}
-
 export async function activeRules(db: DbOrTrx, projectId: string): Promise<ScoringRuleRow[]> {
   return (await listScoringRules(db, projectId)).filter((r) => r.enabled);
 }

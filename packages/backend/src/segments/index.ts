@@ -8,5 +8,5 @@ export * from "./segments.repository";
 export * from "./segments.service";
 export * from "./lifecycle.service";
 export { segmentsProcessor, SegmentsRebuildingError } from "./segments.processor";
-export { loadSegmentsCardSection, segmentsCardView } from "./segment-card";
+export { segmentsCardView } from "./segment-card";
 export { lockSegmentsForRebuild } from "./segments-lock";

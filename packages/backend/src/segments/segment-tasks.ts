@@ -5,7 +5,7 @@
  */
 import { isTimeRelative, type Condition } from "@nurture/core";
 import type { Db, DbOrTrx, SegmentTaskRow } from "@nurture/db";
-import type { Queues } from "@nurture/jobs";
+import type { JobPayload, Queues } from "@nurture/jobs";
 import type { Logger } from "pino";
 import { backfillLifecycleChunk, lifecycleSettingsOf, lifecycleTickConditions } from "./lifecycle.service";
 import { recordPendingEntries, scheduleTicksFor } from "./segment-followup";
@@ -32,6 +32,12 @@ export async function enqueueSegmentTasks(db: DbOrTrx, queues: Queues, projectId
       .add("maintenance", { projectId, task: task.kind, params: { taskId: task.id } }, { jobId: `segments-${task.id}` })
       .catch((err) => log.warn({ err, taskId: task.id }, "segment task not queued yet; it is re-queued on the next segment change"));
   }
+}
+
+/** The maintenance job of every unfinished segment task created before `before` (for the sweeper). */
+export async function unfinishedSegmentTasks(db: DbOrTrx, before: Date): Promise<{ jobId: string; payload: JobPayload<"maintenance"> }[]> {
+  const rows = await db.selectFrom("segment_tasks").select(["id", "project_id", "kind"]).where("status", "in", ["queued", "running"]).where("created_at", "<=", before).execute();
+  return rows.map((r) => ({ jobId: `segments-${r.id}`, payload: { projectId: r.project_id, task: r.kind, params: { taskId: r.id } } }));
 }
 
 export function pendingSegmentTasks(db: DbOrTrx, projectId: string): Promise<Pick<SegmentTaskRow, "id" | "kind" | "segment_id" | "status" | "created_at">[]> {

@@ -8,6 +8,7 @@ import { addToCounter, computeLifecycleStage, counterCounts, emptyCounter, evalu
 import type { DbOrTrx } from "@nurture/db";
 import { sql } from "kysely";
 import type { PipelineContext, Processor } from "../pipeline/pipeline.types";
+import { forProjectConfig } from "../projects/project-config-cache";
 import { loadCounterDefinitions, loadUserCounters, rebuildCounter, saveUserCounters, type KeptCounter } from "./counters.repository";
 import { lifecycleSettingsOf } from "./lifecycle.service";
 import { dependencyOrder } from "./segment-dependencies";
@@ -76,7 +77,7 @@ async function updateLifecycle(ctx: PipelineContext): Promise<void> {
 
 async function updateSegments(ctx: PipelineContext): Promise<void> {
   const { trx, card, now, user } = ctx;
-  const segments = dependencyOrder(await loadSegments(trx, user.project_id));
+  const segments = await forProjectConfig("segments", ctx.project, async () => dependencyOrder(await loadSegments(trx, user.project_id)));
   if (!segments) throw new Error(`segments of project ${user.project_id} refer to each other in a cycle`);
   const members = new Set(card.segmentIds);
   const entered: string[] = [];
@@ -124,7 +125,7 @@ async function updateSegments(ctx: PipelineContext): Promise<void> {
 
 export const segmentsProcessor: Processor = async (ctx) => {
   if (!(await tryLockSegmentsForPipeline(ctx.trx, ctx.project.id))) throw new SegmentsRebuildingError(ctx.project.id);
-  await updateCounters(ctx, await loadCounterDefinitions(ctx.trx, ctx.project.id));
+  await updateCounters(ctx, await forProjectConfig("event-counters", ctx.project, () => loadCounterDefinitions(ctx.trx, ctx.project.id)));
   await updateLifecycle(ctx);
   await updateSegments(ctx);
 };

@@ -11,6 +11,8 @@ export interface ProjectsTable {
   write_key: string;
   secret_key_hash: string;
   settings: ColumnType<Record<string, unknown>, Record<string, unknown> | string | undefined, Record<string, unknown> | string>;
+  /** Bumped (by triggers) whenever the project's rules change; see migrations/051. */
+  config_version: ColumnType<number, never, never>;
   created_at: CreatedAt;
 }
 

@@ -134,6 +134,43 @@ describe("email campaigns over real SMTP", () => {
     expect(smtp.to("ann@example.test")).toHaveLength(1);
   });
 
+  it("answers a one-click unsubscribe only after the email being sent finishes, and sends none after it", async () => {
+    const first = await activeCampaign({ name: "Bob 1", trigger: { type: "event", event: "bob_first" }, steps: [{ channel: "email", content: { subject: "One", html: "<p>1</p>" } }] });
+    await h.track("/v1/identify", { userId: "bob", traits: { email: "bob@example.test" } });
+    await h.track("/v1/track", { userId: "bob", event: "bob_first" });
+    const firstMail = await smtp.waitFor((m) => m.to.includes("bob@example.test"));
+    const unsubscribe = pathOf(/<([^>]+)>/.exec(rawHeader(firstMail, "List-Unsubscribe")!)![1]!);
+    await expect.poll(async () => (await card("bob")).messages.find((m: { campaignId: string }) => m.campaignId === first.id)?.status).toBe("delivered");
+
+    // The second email is in the middle of its SMTP conversation when the visitor unsubscribes.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const inFlight = new Promise<void>((resolve) => smtp.onRecipientSeen((a) => a === "bob@example.test" && resolve()));
+    smtp.onRecipient((a) => (a === "bob@example.test" ? { hold: held } : null));
+    await activeCampaign({ name: "Bob 2", trigger: { type: "event", event: "bob_second" }, steps: [{ channel: "email", content: { subject: "Two", html: "<p>2</p>" } }] });
+    await h.track("/v1/track", { userId: "bob", event: "bob_second" });
+    await inFlight;
+
+    let answeredAt: number | null = null;
+    const post = h.app.inject({ method: "POST", url: unsubscribe, headers: { "content-type": "application/x-www-form-urlencoded" }, payload: "List-Unsubscribe=One-Click" }).then((res) => {
+      answeredAt = Date.now();
+      return res;
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(answeredAt).toBeNull();
+    release();
+    expect((await post).statusCode).toBe(200);
+    smtp.onRecipient(() => null);
+    const second = smtp.to("bob@example.test").find((m) => m.parsed.subject === "Two");
+    expect(second?.receivedAt.getTime()).toBeLessThanOrEqual(answeredAt!);
+
+    const third = await activeCampaign({ name: "Bob 3", trigger: { type: "event", event: "bob_third" }, steps: [{ channel: "email", content: { subject: "Three", html: "<p>3</p>" } }] });
+    await h.track("/v1/track", { userId: "bob", event: "bob_third" });
+    const skipped = await until(async () => (await card("bob")).messages.find((m: { campaignId: string; status: string }) => m.campaignId === third.id && m.status !== "queued"));
+    expect(skipped).toMatchObject({ status: "skipped", reason: expect.stringMatching(/unsubscribed from email/) });
+    expect(smtp.to("bob@example.test").map((m) => m.parsed.subject)).toEqual(["One", "Two"]);
+  });
+
   it("skips users without an address and users whose address would inject headers", async () => {
     const c = await activeCampaign({ name: "Welcome", trigger: { type: "event", event: "signed_up" }, steps: [{ channel: "email", content: { subject: "Welcome", html: "<p>hi</p>" } }] });
     await h.track("/v1/track", { userId: "noaddr", event: "signed_up" });

@@ -1,5 +1,5 @@
-import { AppError, findWidgetVisitor, getProject, listInbox, recordWidgetAction } from "@nurture/backend";
-import type { ProjectRow, UserRow } from "@nurture/db";
+import { AppError, loadWidgetVisitor, recordWidgetAction, type WidgetVisitor } from "@nurture/backend";
+import type { ProjectRow } from "@nurture/db";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { AppDeps } from "../app-deps";
@@ -36,14 +36,14 @@ async function verifiedVisitor(
   cached: ProjectRow,
   who: { anonymousId: string; userId?: string | undefined },
   token: string | undefined,
-): Promise<UserRow | undefined> {
+  options: { inbox: boolean },
+): Promise<WidgetVisitor> {
   const now = deps.now();
-  // The write-key cache may hold settings a few seconds old; turning verification on takes effect at once.
-  const project = (await getProject(deps.db, cached.id)) ?? cached;
+  const visitor = await loadWidgetVisitor(deps.db, cached.id, who, now, options);
+  const project = { ...cached, settings: visitor.settings };
   if (who.userId !== undefined) await assertVerifiedIdentity(project, who.userId, token, now, "headers.x-nurture-identity");
-  const user = await findWidgetVisitor(deps.db, project.id, who);
-  if (who.userId === undefined && user?.user_id) await assertVerifiedIdentity(project, user.user_id, token, now, "headers.x-nurture-identity");
-  return user;
+  else if (visitor.user?.userId) await assertVerifiedIdentity(project, visitor.user.userId, token, now, "headers.x-nurture-identity");
+  return visitor;
 }
 
 /** The on-site widget: the visitor's pending popups and chat messages, and what they did with them. */
@@ -66,8 +66,8 @@ export function widgetRoutes(deps: AppDeps): FastifyPluginAsyncZod {
       },
       async (request, reply) => {
         reply.header("cache-control", "no-store");
-        const user = await verifiedVisitor(deps, request.project, request.query, request.headers["x-nurture-identity"]);
-        return { messages: user ? await listInbox(deps.db, request.project.id, user.id, deps.now()) : [] };
+        const visitor = await verifiedVisitor(deps, request.project, request.query, request.headers["x-nurture-identity"], { inbox: true });
+        return { messages: visitor.inbox };
       },
     );
 
@@ -87,7 +87,7 @@ export function widgetRoutes(deps: AppDeps): FastifyPluginAsyncZod {
       },
       async (request) => {
         const { id, action } = request.params;
-        const user = await verifiedVisitor(deps, request.project, request.body, request.headers["x-nurture-identity"]);
+        const { user } = await verifiedVisitor(deps, request.project, request.body, request.headers["x-nurture-identity"], { inbox: false });
         if (!user) throw new AppError("not_found", "Message not found in this visitor's inbox");
         const userIds = await recordWidgetAction(
           deps.db,

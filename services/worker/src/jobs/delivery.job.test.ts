@@ -82,7 +82,7 @@ describe("delivery", () => {
     await h.track("/v1/track", { userId: "unlucky", event: "lost_job" });
     await h.drain();
     const [queued] = await messagesOf(campaignId);
-    const delayed = await h.queues.get("delivery").getDelayed();
+    const delayed = await h.queues.get("popup").getDelayed();
     await Promise.all(delayed.filter((j) => j.data.messageId === queued!.id).map((j) => j.remove()));
     h.clock.set(new Date(Date.now() + 11 * 60_000));
     try {
@@ -181,11 +181,11 @@ describe("delivery", () => {
       const queued = await messagesOf(campaignId);
       expect(queued).toHaveLength(30);
       for (const m of queued) {
-        for (let copy = 0; copy < 3; copy++) await h.queues.add("delivery", { projectId: h.project.id, messageId: m.id }, { jobId: `dup-${m.id}-${copy}` });
+        for (let copy = 0; copy < 3; copy++) await h.queues.add("email", { projectId: h.project.id, messageId: m.id }, { jobId: `dup-${m.id}-${copy}` });
       }
       await settledMessages(campaignId, 30);
       await until(async () => smtp.messages.filter((m) => m.to[0]?.startsWith("racer-")).length >= 30);
-      await until(async () => (await h.queues.get("delivery").getJobCounts("waiting", "active")).active === 0);
+      await until(async () => (await h.queues.get("email").getJobCounts("waiting", "active")).active === 0);
       for (const u of users) expect(smtp.to(`${u}@example.test`)).toHaveLength(1);
       expect((await messagesOf(campaignId)).every((m) => m.status === "sent")).toBe(true);
     } finally {

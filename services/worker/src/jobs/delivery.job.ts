@@ -1,20 +1,19 @@
 import {
-  completeDelivery,
   createLinkSigner,
+  deliverMessage,
   deliveryJobId,
   emailLinks,
   enqueueDelivery,
-  failDelivery,
-  prepareDelivery,
   publicBaseUrl,
-  releaseClaim,
   signingSecretOf,
   webhookSecret,
   type Claim,
   type DeliveryDeps,
+  type FailurePlan,
   type NextDelivery,
+  type Transport,
 } from "@nurture/backend";
-import type { RenderedContent } from "@nurture/core";
+import type { DeliveryQueue } from "@nurture/jobs";
 import { UnrecoverableError, type Job } from "bullmq";
 import type { Logger } from "pino";
 import { buildEmail, classifySmtpError, type SendFailure } from "../channels/email.channel";
@@ -26,7 +25,7 @@ import type { WorkerDeps } from "../worker-deps";
 function deliveryDeps(deps: WorkerDeps): DeliveryDeps {
   const base = publicBaseUrl(deps.config);
   return {
-    db: deps.db,
+    db: deps.deliveryDb ?? deps.db,
     now: deps.now,
     emailLinks: (messageId) => emailLinks(createLinkSigner(signingSecretOf(deps.config)), base, messageId),
   };
@@ -46,8 +45,8 @@ function retryAt(job: Job, now: Date): Date {
   return new Date(now.getTime() + (exponential ? base * 2 ** job.attemptsMade : base));
 }
 
-async function sendThroughChannel(deps: WorkerDeps, claim: Claim): Promise<string> {
-  const content: RenderedContent = claim.content;
+async function transmit(deps: WorkerDeps, claim: Claim): Promise<string> {
+  const content = claim.content;
   switch (content.channel) {
     case "email": {
       const sent = await mailerFor(deps.config).send(buildEmail(claim, publicBaseUrl(deps.config)), `${claim.message.project_id}-${claim.message.id}`);
@@ -60,64 +59,67 @@ async function sendThroughChannel(deps: WorkerDeps, claim: Claim): Promise<strin
     }
     case "popup":
     case "chat":
-      // The inbox is the ledger row itself: marking it sent puts it in the widget's inbox.
+      // The inbox is the ledger row itself: recording it sent puts it in the widget's inbox.
       return "";
   }
 }
 
-function failureOf(err: unknown, channel: string): SendFailure {
+/** `ambiguous`: the server may have accepted the message before the connection was lost. */
+type Failure = SendFailure & { ambiguous?: boolean };
+
+function failureOf(err: unknown, channel: string): Failure {
   if (err instanceof WebhookError) return err.failure;
   if (channel === "email") return classifySmtpError(err);
   return { permanent: false, hardBounce: false, reason: (err as Error).message ?? String(err) };
 }
 
 /**
- * Delivers one ledger message: the checks and the claim happen in PostgreSQL (see prepareDelivery),
- * so duplicate jobs, two workers or a redelivered job after a crash never send it twice; only the
- * claim holder marks it sent. Temporary failures give the claim back and let BullMQ retry with
- * backoff; permanent ones are recorded and not retried.
+ * Temporary failures retry with the job's backoff until its attempts run out. Permanent ones fail
+ * at once, and so do ambiguous ones — the server may have accepted the message before the
+ * connection dropped, and a second copy is worse than a message recorded as possibly lost.
  */
-export const deliveryJob: JobHandler<"delivery"> = async (deps, payload, job) => {
+function failurePlan(job: Job, now: Date, err: unknown, claim: Claim): FailurePlan {
+  const failure = failureOf(err, claim.message.channel);
+  const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+  if (failure.ambiguous === true) return { fail: `outcome unknown, not resent: ${failure.reason}` };
+  if (failure.permanent) return { fail: failure.reason, ...(failure.hardBounce && claim.recipient ? { suppressAddress: claim.recipient.address } : {}) };
+  if (lastAttempt) return { fail: `gave up after ${job.attemptsMade + 1} attempts: ${failure.reason}` };
+  return { retryAt: retryAt(job, now), reason: failure.reason };
+}
+
+/**
+ * Delivers one ledger message (see deliverMessage: the checks, the hand-over and its record are
+ * one transaction, so duplicate jobs, two workers or a job redelivered after a crash never send it
+ * twice). Temporary failures are thrown for BullMQ to retry with backoff; permanent ones are
+ * recorded and the job fails without retrying.
+ */
+export const deliveryJob = (async (deps, payload, job) => {
   const log = deps.log.child({ jobId: job.id, messageId: payload.messageId, projectId: payload.projectId });
-  const ddeps = deliveryDeps(deps);
-  const prepared = await prepareDelivery(ddeps, payload.projectId, payload.messageId);
-  switch (prepared.kind) {
+  const transport: Transport = {
+    transmit: (claim) => transmit(deps, claim),
+    plan: (err, claim) => failurePlan(job, deps.now(), err, claim),
+  };
+  const result = await deliverMessage(deliveryDeps(deps), payload.projectId, payload.messageId, transport);
+  switch (result.kind) {
     case "done":
-      return { outcome: "done", reason: prepared.reason };
+      return { outcome: "done", reason: result.reason };
     case "wait": {
-      const jobId = deliveryJobId(payload.messageId, prepared.until);
-      await enqueueDelivery(deps.queues, { ...payload, channel: prepared.channel, scheduledFor: prepared.until }, deps.now(), jobId === job.id ? { jobId: `${jobId}-again-${job.attemptsMade}` } : {});
-      return { outcome: "waiting", until: prepared.until.toISOString(), reason: prepared.reason };
+      const jobId = deliveryJobId(payload.messageId, result.until);
+      await enqueueDelivery(deps.queues, { ...payload, channel: result.channel, scheduledFor: result.until }, deps.now(), jobId === job.id ? { jobId: `${jobId}-again-${job.attemptsMade}` } : {});
+      return { outcome: "waiting", until: result.until.toISOString(), reason: result.reason };
     }
     case "stopped":
-      await enqueueNext(deps, prepared.next, log);
-      return { outcome: prepared.status, reason: prepared.reason };
-    case "send":
-      break;
+      await enqueueNext(deps, result.next, log);
+      return { outcome: result.status, reason: result.reason };
+    case "sent":
+      log.debug({ detail: result.detail }, "delivered");
+      await enqueueNext(deps, result.next, log);
+      return { outcome: "sent" };
+    case "retrying":
+      throw result.error;
+    case "failed":
+      await enqueueNext(deps, result.next, log);
+      log.warn({ reason: result.reason }, "delivery failed for good");
+      throw new UnrecoverableError(result.reason);
   }
-
-  const claim = prepared.claim;
-  let detail: string;
-  try {
-    detail = await sendThroughChannel(deps, claim);
-  } catch (err) {
-    const failure = failureOf(err, claim.message.channel);
-    const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-    if (failure.permanent || lastAttempt) {
-      const reason = failure.permanent ? failure.reason : `gave up after ${job.attemptsMade + 1} attempts: ${failure.reason}`;
-      const next = await failDelivery(ddeps, claim, reason, failure.hardBounce && claim.recipient ? { suppressAddress: claim.recipient.address } : {});
-      await enqueueNext(deps, next, log);
-      log.warn({ reason }, "delivery failed for good");
-      throw new UnrecoverableError(reason);
-    }
-    await releaseClaim(ddeps, claim, failure.reason, retryAt(job, deps.now()));
-    throw err;
-  }
-  const completion = await completeDelivery(ddeps, claim, { detail });
-  if (!completion.kept) {
-    log.warn("sent, but another worker had taken the message over; its claim decides the record");
-    return { outcome: "sent-lost-claim" };
-  }
-  await enqueueNext(deps, completion.next, log);
-  return { outcome: "sent" };
-};
+}) satisfies JobHandler<DeliveryQueue>;

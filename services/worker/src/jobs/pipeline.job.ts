@@ -1,10 +1,31 @@
-import { processUser } from "@nurture/backend";
+import { processUser, SegmentsRebuildingError } from "@nurture/backend";
 import type { JobHandler } from "../job-handlers";
 
-/** Runs the rule engine for each user of the job; idempotent, so redelivery and duplicates are harmless. */
+/** How long a user waits while the project's segments are being rebuilt (a segment was saved). */
+const REBUILD_WAIT_MS = 1_000;
+
+/**
+ * Runs the rule engine for each user of the job; idempotent, so redelivery and duplicates are
+ * harmless. Users whose project is rebuilding its segments right now go into a delayed job of
+ * their own instead of failing the whole job: that is expected, not an error.
+ */
 export const pipelineJob: JobHandler<"pipeline"> = async (deps, payload, job) => {
-  const pipelineDeps = { db: deps.db, queues: deps.queues, now: deps.now, log: deps.log.child({ jobId: job.id }) };
+  const log = deps.log.child({ jobId: job.id, projectId: payload.projectId });
+  const pipelineDeps = { db: deps.db, queues: deps.queues, now: deps.now, log };
   let processed = 0;
-  for (const userId of payload.userIds) processed += (await processUser(pipelineDeps, payload.projectId, userId)).processed;
-  return { processed };
+  const deferred: number[] = [];
+  for (const userId of payload.userIds) {
+    try {
+      processed += (await processUser(pipelineDeps, payload.projectId, userId)).processed;
+    } catch (err) {
+      if (!(err instanceof SegmentsRebuildingError)) throw err;
+      deferred.push(userId);
+    }
+  }
+  if (deferred.length > 0) {
+    log.debug({ users: deferred.length }, "segments are being rebuilt; these users run again shortly");
+    // If this add fails the job fails and is retried whole, which is just as correct.
+    await deps.queues.add("pipeline", { projectId: payload.projectId, userIds: deferred }, { delay: REBUILD_WAIT_MS });
+  }
+  return { processed, deferred: deferred.length };
 };

@@ -1,0 +1,1 @@
+export { sweepMaintenance } from "./maintenance-sweeper";

@@ -1,0 +1,44 @@
+import type { MessageRow } from "@nurture/db";
+import type { PipelineContext } from "../pipeline/pipeline.types";
+import type { Campaign } from "./campaigns.repository";
+import { markSent } from "./delivery-completion";
+import type { NextDelivery } from "./delivery-outcome";
+import { prepareSend } from "./delivery-preparation";
+import { enqueueDelivery } from "./delivery-scheduling";
+
+const noEmailLinks = () => {
+  throw new Error("an inbox message has no email links");
+};
+
+/**
+ * A popup or chat message due the moment its trigger fires goes into the inbox inside the pipeline's
+ * own transaction — the inbox is the ledger row, so there is nothing to hand over and no reason for
+ * a second queue hop. The same send-time checks apply as in the delivery worker (caps, quiet hours,
+ * the step's condition); a message they hold back continues through its channel's queue.
+ */
+export async function deliverToInboxNow(ctx: PipelineContext, message: MessageRow, campaign: Campaign): Promise<void> {
+  const prepared = await prepareSend(ctx.trx, { emailLinks: noEmailLinks }, message, ctx.now, {
+    user: ctx.user,
+    card: ctx.card,
+    campaign,
+    projectSettings: ctx.project.settings,
+  });
+  let next: NextDelivery | null = null;
+  switch (prepared.kind) {
+    case "done":
+      return;
+    case "wait":
+      next = { projectId: message.project_id, messageId: message.id, channel: prepared.channel, scheduledFor: prepared.until };
+      break;
+    case "stopped":
+      next = prepared.next;
+      break;
+    case "send":
+      next = await markSent(ctx.trx, prepared.claim, ctx.now);
+      break;
+  }
+  if (next) {
+    const due = next;
+    ctx.afterCommit(() => enqueueDelivery(ctx.queues, due, ctx.now));
+  }
+}
