@@ -129,7 +129,7 @@ export async function unsubscribeRace(): Promise<ScenarioResult> {
       // RFC 8058: what a mailbox provider sends when the user clicks "unsubscribe".
       const res = await fetch(link!, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "List-Unsubscribe=One-Click" });
       await res.arrayBuffer();
-      return { address, status: res.status, answeredAt: Date.now(), waitedMs: Date.now() - posted };
+      return { address, status: res.status, posted, answeredAt: Date.now(), waitedMs: Date.now() - posted };
     });
     const scans = scanned.map(async (address) => {
       const link = await firstLink(address);
@@ -160,7 +160,9 @@ export async function unsubscribeRace(): Promise<ScenarioResult> {
       },
       {
         racers: racers.length,
-        emailsBeforeUnsubscribe: unsubscribed.map(({ address, answeredAt }) => smtp.copies.filter((c) => c.to.includes(address) && c.at <= answeredAt).length),
+        emailsBeforeThePost: unsubscribed.map(({ address, posted }) => smtp.copies.filter((c) => c.to.includes(address) && c.at <= posted).length),
+        // Sends already queued for the user's send lock when the POST arrived still go out.
+        emailsWhileThePostWaited: unsubscribed.map(({ address, posted, answeredAt }) => smtp.copies.filter((c) => c.to.includes(address) && c.at > posted && c.at <= answeredAt).length),
         emailsAfterAnswer: after.map((a) => a.copies),
         attemptsAfterAnswer: after.map((a) => a.attempts),
         postWaitedMs: unsubscribed.map((u) => u.waitedMs),

@@ -14,14 +14,14 @@ const oldestLive = (world: FaultWorld) => world.workers.find(alive);
  * it is still loading.
  */
 async function killRepeatedly(world: FaultWorld, smtp: FaultySmtp, stop: () => boolean, maxMs: number) {
-  const kills = { count: 0, withSendsInFlight: 0, lastAt: Date.now() };
+  const kills = { count: 0, duringSmtpTransaction: 0, lastAt: Date.now() };
   const replacements: Promise<unknown>[] = [];
   const deadline = Date.now() + maxMs;
   while (!stop() && Date.now() < deadline) {
     await sleep(between(1_000, 3_000));
     const victim = oldestLive(world);
     if (!victim) continue;
-    if (smtp.openTransactions() > 0) kills.withSendsInFlight++;
+    if (smtp.openTransactions() > 0) kills.duringSmtpTransaction++;
     victim.kill("SIGKILL");
     await victim.exited;
     kills.count++;
@@ -40,7 +40,9 @@ export async function workerKilledMidSend(): Promise<ScenarioResult> {
     const started = Date.now();
     await identify(world, addresses);
     await waitFor(async () => smtp.copies.length > 0, 60_000);
-    const kills = await killRepeatedly(world, smtp, () => smtp.copies.length >= addresses.length * 0.75, 35_000);
+    // Kills go on until nearly everything went out, so the recovery measured after the last one is
+    // mostly the hand-over of the dead worker's jobs, not the rest of the campaign.
+    const kills = await killRepeatedly(world, smtp, () => smtp.copies.length >= addresses.length * 0.9, 40_000);
     const killsEnded = Date.now();
     const settledMs = await waitSettled(world, 75_000);
     const tally = tallyCopies(addresses, smtp.copies);
@@ -56,7 +58,9 @@ export async function workerKilledMidSend(): Promise<ScenarioResult> {
       {
         ...tally,
         kills: kills.count,
-        killsWithSendsInFlight: kills.withSendsInFlight,
+        // Sampled just before each kill over all workers; the resend window (after the server's 250,
+        // before COMMIT) is not an open SMTP transaction and is not counted here.
+        killsDuringSmtpTransaction: kills.duringSmtpTransaction,
         sendsCutOff: smtp.cutOff(),
         recoveryMs: settledMs < 0 ? -1 : killsEnded + settledMs - kills.lastAt,
         totalMs: Date.now() - started,
