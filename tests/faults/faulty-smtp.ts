@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
  */
 export type SmtpPhase = "connect" | "ehlo" | "mail" | "rcpt" | "data" | "body" | "end";
 
-/** What the server does at a phase, optionally after a delay (a slow server). */
+/** What the server does at a phase, optionally after a delay (a slow server). At `body` only `drop` applies. */
 export type SmtpAction =
   | { do: "ok"; delayMs?: number }
   | { do: "reply"; code: number; text?: string; delayMs?: number }
@@ -134,6 +134,7 @@ export async function startFaultySmtp(initialPlan: SmtpFaultPlan = acceptEveryth
     const seen = seenCounts.get(key) ?? 0;
     seenCounts.set(key, seen + 1);
     const action = plan({ phase, connection, recipients, messageId, seen });
+    if (phase === "rcpt") recipientsSeen.push({ address: recipients.at(-1)!, at: Date.now(), action: action.do });
     if (action.do !== "ok") faults[`${action.do}@${phase}`] = (faults[`${action.do}@${phase}`] ?? 0) + 1;
     return action;
   };
@@ -204,18 +205,11 @@ export async function startFaultySmtp(initialPlan: SmtpFaultPlan = acceptEveryth
             inTransaction = true;
             recipients = [];
           });
-        case "RCPT": {
-          const address = addressIn(arg);
-          recipients.push(address);
-          busy = true;
-          const action = decide("rcpt", connection, recipients, null);
-          recipientsSeen.push({ address, at: Date.now(), action: action.do });
-          return act(action, "rcpt", (r) => {
-            if (r !== "ok") recipients = recipients.filter((a) => a !== address);
-            busy = false;
-            drain();
+        case "RCPT":
+          recipients.push(addressIn(arg));
+          return step("rcpt", (r) => {
+            if (r !== "ok") recipients.pop();
           });
-        }
         case "DATA":
           return step("data", (r) => {
             if (r !== "ok") return;
@@ -284,6 +278,7 @@ export async function startFaultySmtp(initialPlan: SmtpFaultPlan = acceptEveryth
     const drain = () => {
       while (!busy && !socket.destroyed && pending.length > 0) {
         if (inData) {
+          // Taken out first: the final reply may run drain() again before data() returns.
           const chunk = pending;
           pending = "";
           pending = data(chunk) + pending;
