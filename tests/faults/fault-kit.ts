@@ -73,7 +73,8 @@ export async function startNurture(role: "api" | "worker", env: Record<string, s
   const port = role === "api" ? (options.port ?? (await freePort())) : 0;
   const child = spawn(process.execPath, ["--import", "tsx", MAIN, role], {
     env: { ...process.env, LOG_LEVEL: "warn", HOST: "127.0.0.1", PORT: String(port), ...env },
-    stdio: ["ignore", "ignore", process.env.FAULTS_VERBOSE ? "inherit" : "ignore"],
+    // FAULTS_VERBOSE=1: the processes' logs (JSON on stdout, LOG_LEVEL warn unless set) and stderr.
+    stdio: ["ignore", process.env.FAULTS_VERBOSE ? "inherit" : "ignore", process.env.FAULTS_VERBOSE ? "inherit" : "ignore"],
   });
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const url = `http://127.0.0.1:${port}`;

@@ -14,7 +14,7 @@ const oldestLive = (world: FaultWorld) => world.workers.find(alive);
  * it is still loading.
  */
 async function killRepeatedly(world: FaultWorld, smtp: FaultySmtp, stop: () => boolean, maxMs: number) {
-  const kills = { count: 0, duringSmtpTransaction: 0, lastAt: Date.now() };
+  const kills = { count: 0, duringSmtpTransaction: 0, lastAt: Date.now(), copiesAtLastKill: 0 };
   const replacements: Promise<unknown>[] = [];
   const deadline = Date.now() + maxMs;
   while (!stop() && Date.now() < deadline) {
@@ -26,6 +26,7 @@ async function killRepeatedly(world: FaultWorld, smtp: FaultySmtp, stop: () => b
     await victim.exited;
     kills.count++;
     kills.lastAt = Date.now();
+    kills.copiesAtLastKill = smtp.copies.length;
     replacements.push(world.startWorker());
   }
   await Promise.all(replacements);
@@ -62,7 +63,10 @@ export async function workerKilledMidSend(): Promise<ScenarioResult> {
         // before COMMIT) is not an open SMTP transaction and is not counted here.
         killsDuringSmtpTransaction: kills.duringSmtpTransaction,
         sendsCutOff: smtp.cutOff(),
+        // From the last kill until everything is sent and settled: the dead worker's jobs handed on,
+        // plus the rest of the campaign still to send then (copiesAtLastKill of the recipients).
         recoveryMs: settledMs < 0 ? -1 : killsEnded + settledMs - kills.lastAt,
+        copiesAtLastKill: kills.copiesAtLastKill,
         totalMs: Date.now() - started,
         ledger: statuses,
         jobs,
