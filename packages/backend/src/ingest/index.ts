@@ -1,2 +1,3 @@
 export * from "./incoming-event";
+export * from "./ingest-coalescer";
 export * from "./ingest-events";

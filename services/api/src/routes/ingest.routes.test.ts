@@ -38,6 +38,32 @@ describe("tracking API (Segment-compatible)", () => {
     expect(user.eventStats.$page.count).toBe(1);
   });
 
+  it("sees a new visitor first and last at the times of their own messages", async () => {
+    await h.track("/v1/batch", {
+      batch: [
+        { type: "track", anonymousId: "early-bird", event: "viewed", timestamp: "2026-02-01T08:00:00Z" },
+        { type: "track", anonymousId: "newcomer", event: "viewed", timestamp: "2026-02-01T10:00:00Z" },
+        { type: "page", anonymousId: "newcomer", name: "Pricing", timestamp: "2026-02-01T10:30:00Z" },
+      ],
+    });
+    expect(await card("newcomer")).toMatchObject({ firstSeenAt: "2026-02-01T10:00:00.000Z", lastSeenAt: "2026-02-01T10:30:00.000Z" });
+    await h.track("/v1/track", { anonymousId: "newcomer", event: "viewed", timestamp: "2026-02-02T09:00:00Z" });
+    expect(await card("newcomer")).toMatchObject({ firstSeenAt: "2026-02-01T10:00:00.000Z", lastSeenAt: "2026-02-02T09:00:00.000Z" });
+  });
+
+  it("gives an id renamed away by alias a card of its own when the same batch uses it again", async () => {
+    await h.track("/v1/identify", { userId: "old-handle" });
+    const res = await h.track("/v1/batch", {
+      batch: [
+        { type: "alias", previousId: "old-handle", userId: "new-handle" },
+        { type: "track", userId: "old-handle", event: "viewed" },
+      ],
+    });
+    expect(res.statusCode).toBe(200);
+    expect((await card("new-handle")).eventStats.$identify.count).toBe(1);
+    expect((await card("old-handle")).eventStats.viewed.count).toBe(1);
+  });
+
   it("corrects the client's clock skew from sentAt", async () => {
     // The client's clock is 1 hour ahead: it says the event happened at 11:00 and was sent at 11:05.
     const sentAt = new Date(Date.now() + 3_600_000);
@@ -164,6 +190,23 @@ describe("concurrent ingestion", () => {
     const users = await h.db.selectFrom("anonymous_ids").select("user_id").where("anonymous_id", "=", "racer").execute();
     expect(users).toHaveLength(1);
     expect((await card("racer")).eventStats.tick.count).toBe(12);
+  });
+
+  it("answers each of many concurrent batches on its own: one whose operation cannot apply fails alone", async () => {
+    await h.track("/v1/identify", { userId: "gus", traits: { plan: "free" } });
+    const batch = (i: number) => ({ batch: [{ type: "track", messageId: `conc-${i}`, anonymousId: `conc-visitor-${i}`, event: "viewed" }] });
+    const bad = {
+      batch: [
+        { type: "track", messageId: "conc-bad-1", anonymousId: "conc-visitor-bad", event: "viewed" },
+        { type: "identify", messageId: "conc-bad-2", userId: "gus", ops: [{ op: "increment", key: "plan", value: 1 }] },
+      ],
+    };
+    const sends = [...[0, 1, 2].map((i) => h.track("/v1/batch", batch(i))), h.track("/v1/batch", bad), ...[3, 4, 5].map((i) => h.track("/v1/batch", batch(i)))];
+    const statuses = (await Promise.all(sends)).map((r) => r.statusCode);
+    expect(statuses).toEqual([200, 200, 200, 422, 200, 200, 200]);
+    const stored = await h.db.selectFrom("events").select("message_id").where("project_id", "=", h.project.id).where("message_id", "like", "conc-%").execute();
+    expect(stored.map((r) => r.message_id).sort()).toEqual(["conc-0", "conc-1", "conc-2", "conc-3", "conc-4", "conc-5"]);
+    expect((await card("gus")).properties).toEqual({ plan: "free" });
   });
 
   it("loses no event when a merge runs while the anonymous visitor keeps sending", async () => {

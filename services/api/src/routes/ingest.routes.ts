@@ -1,4 +1,4 @@
-import { AppError, ingestEvents, type IncomingEvent } from "@nurture/backend";
+import { AppError, createIngestCoalescer, type IncomingEvent } from "@nurture/backend";
 import type { FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
@@ -41,10 +41,12 @@ function assertMessageSizes(messages: unknown[], pathPrefix: string): void {
 export function ingestRoutes(deps: AppDeps): FastifyPluginAsyncZod {
   return async (app) => {
     const auth = writeKeyAuth(deps.db);
+    // Concurrent requests of a project share transactions and commits (group commit).
+    const coalescer = createIngestCoalescer(deps.db);
 
     async function store(events: IncomingEvent[], request: FastifyRequest, pathOf: (index: number) => string) {
       await verifyIdentities(events, request, pathOf, deps.now());
-      const result = await ingestEvents(deps.db, request.project.id, events);
+      const result = await coalescer.ingest(request.project.id, events);
       if (result.stored > 0) deps.notifier.notify(request.project.id, result.userIds);
       return { success: true as const, stored: result.stored, duplicates: result.duplicates };
     }
@@ -86,7 +88,8 @@ export function ingestRoutes(deps: AppDeps): FastifyPluginAsyncZod {
       async (request) => {
         const receivedAt = new Date();
         const { batch, sentAt, context } = request.body;
-        const events = batch.map((m) => normalizeMessage(m, receivedAt, { ...(sentAt ? { sentAt } : {}), ...(context ? { context } : {}) }));
+        const shared = { ...(sentAt ? { sentAt } : {}), ...(context ? { context } : {}) };
+        const events = batch.map((m) => normalizeMessage(m, receivedAt, shared));
         return store(events, request, (i) => `body.batch.${i}`);
       },
     );

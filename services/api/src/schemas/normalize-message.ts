@@ -1,46 +1,65 @@
 import { randomUUID } from "node:crypto";
-import { correctTimestamp, sanitizeJson } from "@nurture/core";
+import { correctTimestamp } from "@nurture/core";
 import type { IncomingEvent } from "@nurture/backend";
+import { cleanJson } from "./clean-json";
 import type { BatchMessage } from "./tracking.schemas";
 
-const obj = (v: unknown) => (sanitizeJson(v ?? {}) as Record<string, unknown>) ?? {};
+const obj = (v: unknown) => (cleanJson(v ?? {}) as Record<string, unknown>) ?? {};
 const date = (v: string | undefined) => (v === undefined ? undefined : new Date(v));
 
-/** A validated Segment message → the event we store, with the client's clock skew removed. */
+/**
+ * A validated Segment message → the event we store, with the client's clock skew removed.
+ * Runs for every message of every batch: fields are assigned one by one rather than spread, which
+ * V8 does several times faster.
+ */
 export function normalizeMessage(
   message: BatchMessage,
   receivedAt: Date,
   batch: { sentAt?: string; context?: Record<string, unknown> } = {},
 ): IncomingEvent {
-  const occurredAt = correctTimestamp({
-    timestamp: date(message.timestamp),
-    sentAt: date(message.sentAt ?? batch.sentAt),
-    receivedAt,
-  });
-  const base = {
+  const event: IncomingEvent = {
+    type: message.type,
     messageId: message.messageId ?? randomUUID(),
-    ...(message.userId !== undefined ? { userId: message.userId } : {}),
-    ...(message.anonymousId !== undefined ? { anonymousId: message.anonymousId } : {}),
-    context: obj({ ...batch.context, ...message.context }),
-    occurredAt,
+    name: "",
+    properties: {},
+    // A fresh object: identity verification removes the token from it.
+    context: obj(Object.assign({}, batch.context, message.context)),
+    occurredAt: correctTimestamp({ timestamp: date(message.timestamp), sentAt: date(message.sentAt ?? batch.sentAt), receivedAt }),
   };
+  if (message.userId !== undefined) event.userId = message.userId;
+  if (message.anonymousId !== undefined) event.anonymousId = message.anonymousId;
   switch (message.type) {
     case "track":
-      return { ...base, type: "track", name: message.event, properties: obj(message.properties) };
+      event.name = message.event;
+      event.properties = obj(message.properties);
+      break;
     case "page":
-      return {
-        ...base,
-        type: "page",
-        name: "$page",
-        properties: obj({ ...message.properties, ...(message.name ? { name: message.name } : {}), ...(message.category ? { category: message.category } : {}) }),
-      };
+      event.name = "$page";
+      event.properties = obj(message.properties);
+      // Copied before adding to, so the request's own object stays as it came.
+      if (message.name || message.category) event.properties = Object.assign({}, event.properties);
+      if (message.name) event.properties.name = message.name;
+      if (message.category) event.properties.category = message.category;
+      break;
     case "screen":
-      return { ...base, type: "screen", name: "$screen", properties: obj({ ...message.properties, ...(message.name ? { name: message.name } : {}) }) };
+      event.name = "$screen";
+      event.properties = obj(message.properties);
+      if (message.name) event.properties = Object.assign({}, event.properties, { name: message.name });
+      break;
     case "identify":
-      return { ...base, type: "identify", name: "$identify", properties: {}, traits: obj(message.traits), ...(message.ops ? { ops: message.ops } : {}) };
+      event.name = "$identify";
+      event.traits = obj(message.traits);
+      if (message.ops) event.ops = message.ops;
+      break;
     case "alias":
-      return { ...base, type: "alias", name: "$alias", previousId: message.previousId, properties: { previousId: message.previousId } };
+      event.name = "$alias";
+      event.previousId = message.previousId;
+      event.properties = { previousId: message.previousId };
+      break;
     case "group":
-      return { ...base, type: "group", name: "$group", properties: { groupId: message.groupId, traits: obj(message.traits) } };
+      event.name = "$group";
+      event.properties = { groupId: message.groupId, traits: obj(message.traits) };
+      break;
   }
+  return event;
 }
