@@ -9,17 +9,18 @@ const alive = (p: NurtureProcess) => p.child.exitCode === null && p.child.signal
 const oldestLive = (world: FaultWorld) => world.workers.find(alive);
 
 /**
- * kill -9 the oldest live worker every 1–3 s and start a replacement at once, until `stop()` or
- * `maxMs`. A replacement joins `world.workers` once started, so a process is never killed while
- * it is still loading.
+ * kill -9 one of the live workers, picked at random, every 1–3 s and start a replacement at once,
+ * until `stop()` or `maxMs`. A replacement joins `world.workers` once started, so a process is
+ * never killed while it is still loading.
  */
 async function killRepeatedly(world: FaultWorld, smtp: FaultySmtp, stop: () => boolean, maxMs: number) {
-  const kills = { count: 0, duringSmtpTransaction: 0, lastAt: Date.now(), copiesAtLastKill: 0 };
+  const kills = { count: 0, duringSmtpTransaction: 0, startedAt: Date.now(), lastAt: Date.now(), copiesAtFirstKill: smtp.copies.length, copiesAtLastKill: 0 };
   const replacements: Promise<unknown>[] = [];
   const deadline = Date.now() + maxMs;
   while (!stop() && Date.now() < deadline) {
     await sleep(between(1_000, 3_000));
-    const victim = oldestLive(world);
+    const live = world.workers.filter(alive);
+    const victim = live[between(0, live.length - 1)];
     if (!victim) continue;
     if (smtp.openTransactions() > 0) kills.duringSmtpTransaction++;
     victim.kill("SIGKILL");
@@ -40,10 +41,11 @@ export async function workerKilledMidSend(): Promise<ScenarioResult> {
     await activeCampaign(world, emailCampaign("Welcome", "$identify", ["Exactly once"]));
     const started = Date.now();
     await identify(world, addresses);
-    await waitFor(async () => smtp.copies.length > 0, 60_000);
-    // Kills go on until nearly everything went out, so the recovery measured after the last one is
-    // mostly the hand-over of the dead worker's jobs, not the rest of the campaign.
-    const kills = await killRepeatedly(world, smtp, () => smtp.copies.length >= addresses.length * 0.9, 40_000);
+    // Kills start once sending is under way and go on until nearly everything went out, so they
+    // strike sends (not only the pipeline) and the recovery after the last one is mostly the
+    // hand-over of the dead worker's jobs.
+    await waitFor(async () => smtp.copies.length >= addresses.length * 0.05, 90_000);
+    const kills = await killRepeatedly(world, smtp, () => smtp.copies.length >= addresses.length * 0.9, 50_000);
     const killsEnded = Date.now();
     const settledMs = await waitSettled(world, 75_000);
     const tally = tallyCopies(addresses, smtp.copies);
@@ -66,6 +68,8 @@ export async function workerKilledMidSend(): Promise<ScenarioResult> {
         // From the last kill until everything is sent and settled: the dead worker's jobs handed on,
         // plus the rest of the campaign still to send then (copiesAtLastKill of the recipients).
         recoveryMs: settledMs < 0 ? -1 : killsEnded + settledMs - kills.lastAt,
+        killWindowMs: kills.lastAt - kills.startedAt,
+        copiesAtFirstKill: kills.copiesAtFirstKill,
         copiesAtLastKill: kills.copiesAtLastKill,
         totalMs: Date.now() - started,
         ledger: statuses,
