@@ -85,6 +85,14 @@ export async function ledger(world: FaultWorld): Promise<Record<string, number>>
   return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
 }
 
+/** Addresses whose message is on record with an unknown outcome (handed over; the reply never recorded). */
+export async function unknownOutcomes(world: FaultWorld): Promise<Set<string>> {
+  const rows = await sql<{ email: string }>`
+    SELECT u.properties->>'email' AS email FROM messages m JOIN users u ON u.id = m.user_id
+    WHERE m.project_id = ${world.project.id} AND m.status = 'failed' AND m.reason LIKE 'outcome unknown%'`.execute(world.db);
+  return new Set(rows.rows.map((r) => r.email));
+}
+
 /** Jobs per state, summed over every queue of the catalog (whatever queues the worker runs). */
 export async function jobCounts(world: FaultWorld): Promise<{ active: number; waiting: number; delayed: number; failed: number; activeByQueue: Record<string, number> }> {
   const totals = { active: 0, waiting: 0, delayed: 0, failed: 0, activeByQueue: {} as Record<string, number> };

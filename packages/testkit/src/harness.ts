@@ -5,7 +5,7 @@ import { loadConfig, type Config } from "@nurture/config";
 import type { Db } from "@nurture/db";
 import { createTestDatabase } from "@nurture/db/testing";
 import { createQueues, createRedis, QUEUE_NAMES, type Queues } from "@nurture/jobs";
-import { startWorker, type RunningWorker } from "@nurture/worker";
+import { createDeliveryPools, startWorker, type DeliveryPools, type RunningWorker } from "@nurture/worker";
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from "fastify";
 import type { Redis } from "ioredis";
 import { pino } from "pino";
@@ -22,6 +22,8 @@ export interface Harness {
   project: CreatedProject;
   /** Present when started with `worker: true`. */
   worker?: RunningWorker;
+  /** The delivery pools the worker uses, for more workers a test starts itself. */
+  deliveryPools: DeliveryPools;
   /** Admin API call with the project's secret key. */
   admin(options: InjectOptions): Promise<LightMyRequestResponse>;
   /** Tracking call with the project's write key (HTTP Basic, as Segment clients do). */
@@ -65,8 +67,9 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   const app = await buildApp({ config, db, queues, redis, log, now: clock.now });
   await app.ready();
   const project = await createProject(db, "Test shop");
+  const deliveryPools = createDeliveryPools({ connectionString: testDb.connectionString, schema: testDb.schema, config });
   const worker = options.worker
-    ? startWorker({ config, db, queues, log, now: clock.now }, { sweepIntervalMs: options.sweepIntervalMs ?? 0 })
+    ? startWorker({ config, db, deliveryPools, queues, log, now: clock.now }, { sweepIntervalMs: options.sweepIntervalMs ?? 0 })
     : undefined;
 
   const harness: Harness = {
@@ -78,6 +81,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     config,
     clock,
     project,
+    deliveryPools,
     ...(worker ? { worker } : {}),
     admin: (opts) => app.inject({ ...opts, headers: { authorization: `Bearer ${project.secretKey}`, ...opts.headers } }),
     track: (path, body) =>
@@ -103,6 +107,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     newProject: (name = "Other shop") => createProject(db, name),
     async close() {
       await worker?.close();
+      await deliveryPools.destroy();
       await app.close();
       await obliterate(queues);
       await queues.close();

@@ -22,6 +22,8 @@ export interface SmtpSink {
   onRecipient(fn: (address: string) => RecipientBehaviour): void;
   /** Called when a recipient command arrives (before the behaviour applies). */
   onRecipientSeen(fn: (address: string) => void): void;
+  /** Awaited after a whole message has arrived and before the server answers it (250): holds the reply. */
+  beforeReply(fn: (mail: ReceivedMail) => Promise<void> | void): void;
   waitFor(predicate: (m: ReceivedMail) => boolean, timeoutMs?: number): Promise<ReceivedMail>;
   to(address: string): ReceivedMail[];
   close(): Promise<void>;
@@ -35,6 +37,7 @@ export async function startSmtpSink(options: { parse?: boolean } = {}): Promise<
   const messages: ReceivedMail[] = [];
   let behaviour: (address: string) => RecipientBehaviour = () => null;
   let seen: (address: string) => void = () => {};
+  let beforeReply: (mail: ReceivedMail) => Promise<void> | void = () => {};
   const waiters = new Set<() => void>();
   const parse = options.parse ?? true;
 
@@ -59,15 +62,16 @@ export async function startSmtpSink(options: { parse?: boolean } = {}): Promise<
       stream.on("end", () => {
         const raw = Buffer.concat(chunks);
         const done = (parsed: ParsedMail) => {
-          messages.push({
+          const mail: ReceivedMail = {
             from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
             to: session.envelope.rcptTo.map((r) => r.address),
             raw,
             parsed,
             receivedAt: new Date(),
-          });
+          };
+          messages.push(mail);
           for (const w of waiters) w();
-          callback();
+          void Promise.resolve(beforeReply(mail)).then(() => callback(), () => callback());
         };
         if (!parse) return done({} as ParsedMail);
         simpleParser(raw).then(done, (err: Error) => callback(err));
@@ -87,6 +91,7 @@ export async function startSmtpSink(options: { parse?: boolean } = {}): Promise<
     messages,
     onRecipient: (fn) => void (behaviour = fn),
     onRecipientSeen: (fn) => void (seen = fn),
+    beforeReply: (fn) => void (beforeReply = fn),
     to: (address) => messages.filter((m) => m.to.includes(address)),
     waitFor(predicate, timeoutMs = 15_000) {
       const found = messages.find(predicate);

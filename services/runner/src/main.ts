@@ -4,7 +4,7 @@ import { createProject, listProjects } from "@nurture/backend";
 import { ConfigError, loadConfig, type Config } from "@nurture/config";
 import { createDb, migrate } from "@nurture/db";
 import { createQueues, createRedis } from "@nurture/jobs";
-import { startWorker } from "@nurture/worker";
+import { createDeliveryPools, startWorker } from "@nurture/worker";
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "./embedded-postgres";
 import { ensureRedis, RedisUnavailableError } from "./local-redis";
 import { createLogger } from "./logger";
@@ -74,9 +74,8 @@ async function main(): Promise<void> {
   const queues = createQueues({ redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX });
   const redis = createRedis(config.REDIS_URL, "producer");
   const app = mode === "worker" ? undefined : await buildApp({ config, db, queues, redis, log, now });
-  // Email and webhook deliveries in flight each hold a connection, on a pool of their own (see WorkerDeps).
-  const deliveryDb = mode === "api" ? undefined : createDb({ connectionString: databaseUrl, max: 2 * config.DELIVERY_CONCURRENCY + 2, applicationName: `nurture-${mode}-deliveries` });
-  const worker = mode === "api" ? undefined : startWorker({ config, db, ...(deliveryDb ? { deliveryDb } : {}), queues, log, now });
+  const deliveryPools = mode === "api" ? undefined : createDeliveryPools({ connectionString: databaseUrl, config, applicationName: `nurture-${mode}` });
+  const worker = deliveryPools ? startWorker({ config, db, deliveryPools, queues, log, now }) : undefined;
   if (app) {
     await app.listen({ host: config.HOST, port: config.PORT });
     log.info({ url: `http://${config.HOST}:${config.PORT}`, docs: `http://${config.HOST}:${config.PORT}/docs` }, "API listening");
@@ -98,7 +97,7 @@ async function main(): Promise<void> {
     await worker?.close();
     await queues.close();
     redis.disconnect();
-    await deliveryDb?.destroy();
+    await deliveryPools?.destroy();
     await db.destroy();
     await embedded?.stop();
     localRedis?.kill();

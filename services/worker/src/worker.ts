@@ -1,4 +1,4 @@
-import { sweepDeliveries, sweepMaintenance, sweepPipeline } from "@nurture/backend";
+import { purgeHandovers, sweepDeliveries, sweepMaintenance, sweepPipeline } from "@nurture/backend";
 import { closeMailer } from "./channels/mail-transport";
 import { createRedis, DELIVERY_QUEUES, jobCatalog, QUEUE_NAMES, type QueueName } from "@nurture/jobs";
 import { UnrecoverableError, Worker, type ConnectionOptions } from "bullmq";
@@ -65,6 +65,7 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions = {}): Runn
     // Messages whose delivery job was lost (Redis outage) or whose worker died mid-send.
     const deliveries = await sweepDeliveries({ db: deps.db, queues: deps.queues, now: deps.now });
     deps.log.debug(deliveries, "delivery sweep");
+    await purgeHandovers(deps.db, new Date(deps.now().getTime() - 3_600_000));
     // Maintenance tasks whose job Redis lost.
     const maintenance = await sweepMaintenance({ db: deps.db, queues: deps.queues, now: deps.now });
     if (maintenance.revived > 0) deps.log.info(maintenance, "maintenance jobs revived");

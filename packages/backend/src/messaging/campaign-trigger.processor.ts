@@ -1,4 +1,4 @@
-import { explainCondition, firstMatchingOccurrence, repeatDecision, type Channel, type DecisionTraces, type TriggerOccurrence } from "@nurture/core";
+import { explainCondition, firstMatchingOccurrence, repeatDecision, startOfLocalDay, type Channel, type DecisionTraces, type TriggerOccurrence } from "@nurture/core";
 import type { PipelineContext, Processor } from "../pipeline/pipeline.types";
 import { campaignsForRun, type Campaign } from "./campaigns.repository";
 import { moveDecisions, recordDecisions, type NewDecision } from "./decisions.repository";
@@ -6,6 +6,7 @@ import { enqueueDelivery } from "./delivery-scheduling";
 import { deliverToInboxNow } from "./inbox-delivery";
 import { attributeGoals } from "./goal-attribution";
 import { insertMessage, moveMessages, priorSeries } from "./messages.repository";
+import { messagingSettingsOf } from "./messaging-settings";
 
 /** Events older than this (an import of history, a client that was offline for days) fire nothing. */
 export const MAX_TRIGGER_AGE_MS = 2 * 86_400_000;
@@ -37,9 +38,11 @@ async function fire(ctx: PipelineContext, campaign: Campaign, occurrence: Trigge
     decisions.push({ ...base, outcome: "stale_trigger", reason: `the event happened ${occurrence.occurredAt.toISOString()}, more than 2 days ago` });
     return;
   }
-  const repeat = repeatDecision(campaign.repeat, await priorSeries(ctx.trx, campaign.id, ctx.user.id), ctx.now);
+  const settings = messagingSettingsOf(ctx.project);
+  const repeat = repeatDecision(campaign.repeat, await priorSeries(ctx.trx, campaign.id, ctx.user.id), ctx.now, startOfLocalDay(ctx.now, settings.timeZone));
   if (!repeat.allowed) {
-    decisions.push({ ...base, outcome: campaign.repeat.mode === "once" ? "already_received" : "too_soon", reason: repeat.reason });
+    const outcome = ({ received: "already_received", too_soon: "too_soon", held_today: "held" } as const)[repeat.because];
+    decisions.push({ ...base, outcome, reason: repeat.reason });
     return;
   }
   const traces: DecisionTraces = {};

@@ -6,6 +6,8 @@ import type { Claim } from "./delivery-preparation";
 
 type Trx = Transaction<DB>;
 
+const forgetHandover = (trx: Trx, messageId: number) => trx.deleteFrom("message_handovers").where("message_id", "=", messageId).execute();
+
 function sentReason(claim: Claim): string {
   const where = claim.recipient ? ` to ${claim.recipient.address}` : claim.content.channel === "webhook" ? ` to ${claim.content.url}` : " to the on-site inbox";
   return `${claim.message.channel}${where}`;
@@ -45,6 +47,7 @@ export async function markSent(trx: Trx, claim: Claim, now: Date): Promise<NextD
  * recorded, the address suppressed on a hard bounce, and the series goes on with its next step.
  */
 export async function markFailed(trx: Trx, claim: Claim, reason: string, now: Date, options: { suppressAddress?: string } = {}): Promise<NextDelivery | null> {
+  await forgetHandover(trx, claim.message.id);
   const updated = await trx
     .updateTable("messages")
     .set({ status: "failed", reason, finished_at: now, recipient: claim.recipient?.address ?? null, attempts: sql`attempts + 1`, updated_at: sql`now()` })
@@ -78,6 +81,8 @@ export async function markFailed(trx: Trx, claim: Claim, reason: string, now: Da
  * sweeper does not cut the backoff short), with the attempt on record.
  */
 export async function markRetrying(trx: Trx, claim: Claim, reason: string, retryAt: Date, now: Date): Promise<void> {
+  // The server answered (a 4xx after the data, say): this hand-over is settled, the retry is clean.
+  await forgetHandover(trx, claim.message.id);
   await trx
     .updateTable("messages")
     .set({ status: "queued", reason, scheduled_for: retryAt, attempts: sql`attempts + 1`, updated_at: sql`now()` })

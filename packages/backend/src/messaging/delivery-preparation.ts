@@ -131,9 +131,20 @@ export interface FreshSend {
   projectSettings: Record<string, unknown>;
 }
 
-/** Locks a message's ledger row for the caller's transaction; null when it does not exist. */
-export function lockMessage(trx: Transaction<DB>, projectId: string, messageId: number): Promise<MessageRow | undefined> {
-  return trx.selectFrom("messages").selectAll().where("id", "=", messageId).where("project_id", "=", projectId).forUpdate().executeTakeFirst();
+/** A message's ledger row, and when an earlier attempt handed it to the SMTP server without recording the outcome. */
+export type LockedMessage = MessageRow & { handed_over_at: Date | null };
+
+/** Locks a message's ledger row for the caller's transaction; undefined when it does not exist. */
+export function lockMessage(trx: Transaction<DB>, projectId: string, messageId: number): Promise<LockedMessage | undefined> {
+  return trx
+    .selectFrom("messages as m")
+    .leftJoin("message_handovers as h", "h.message_id", "m.id")
+    .selectAll("m")
+    .select("h.handed_over_at")
+    .where("m.id", "=", messageId)
+    .where("m.project_id", "=", projectId)
+    .forUpdate("m")
+    .executeTakeFirst();
 }
 
 /**
@@ -144,8 +155,16 @@ export function lockMessage(trx: Transaction<DB>, projectId: string, messageId: 
  * allow it. The user's send lock is taken here and held to the end of the transaction, so caps
  * and unsubscribes are exact under any concurrency.
  */
-export async function prepareSend(trx: Transaction<DB>, deps: Pick<DeliveryDeps, "emailLinks">, message: MessageRow, now: Date, fresh?: FreshSend): Promise<Preparation> {
+export async function prepareSend(trx: Transaction<DB>, deps: Pick<DeliveryDeps, "emailLinks">, message: MessageRow & { handed_over_at?: Date | null }, now: Date, fresh?: FreshSend): Promise<Preparation> {
   if (message.status !== "queued" && message.status !== "sending") return { kind: "done", reason: `already ${message.status}` };
+  if (message.handed_over_at) {
+    // The attempt that handed it over died before recording the server's answer: the server most
+    // likely has it, and a second copy is what must not happen.
+    const reason = `outcome unknown, not resent: handed to the SMTP server at ${message.handed_over_at.toISOString()} by a worker that stopped before it recorded the reply`;
+    await finishUnsent(trx, message, "failed", reason, now);
+    const campaign = await getCampaign(trx, message.project_id, message.campaign_id);
+    return { kind: "stopped", status: "failed", reason, next: campaign ? await scheduleNextStep(trx, message, campaign, now) : null };
+  }
   // A worker of the previous version (rolling deploy) claimed it with a lease that still runs.
   if (message.status === "sending" && message.claimed_until !== null && message.claimed_until > now) {
     return { kind: "wait", until: message.claimed_until, reason: "another worker is sending it", channel: message.channel as Channel };

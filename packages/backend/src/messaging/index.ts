@@ -4,6 +4,7 @@ export * from "./messages.repository";
 export * from "./delivery-scheduling";
 export type { Claim, DeliveryDeps, Preparation } from "./delivery-preparation";
 export * from "./deliver-message";
+export { purgeHandovers, recordHandover } from "./handovers";
 export { type NextDelivery } from "./delivery-outcome";
 export * from "./email-links";
 export * from "./webhook-signing";

@@ -100,11 +100,11 @@ export async function unsubscribeByMessage(db: Db, messageId: number, source: "o
       await addMessageEvent(trx, message, "unsubscribed", { source }, at);
       await trx.insertInto("email_unsubscribes").values({ project_id: message.project_id, user_id: message.user_id, message_id: messageId, campaign_id: message.campaign_id, source, created_at: at }).execute();
     }
-    // Waits for an email to this user that is being sent right now; every send after the commit
-    // sees the unsubscribe, so none goes out once the one-click POST is answered.
-    if (user) await lockUserSends(trx, message.user_id);
     return user !== undefined;
   });
+  // Committed first, so sends queued behind an email being handed over right now see it and skip;
+  // then waits for that one email, so nothing more goes out once the one-click POST is answered.
+  if (changed) await db.transaction().execute((trx) => lockUserSends(trx, message.user_id));
   const userIds = changed ? await timelineEvent(db, message, "$unsubscribed", String(messageId), { messageId: String(messageId), campaignId: message.campaign_id, channel: "email", source }, at) : [];
   return { projectId: message.project_id, userIds };
 }

@@ -7,13 +7,14 @@ export const FINAL_STATUSES = ["sent", "cancelled", "held", "skipped", "failed"]
 
 /** The series of a campaign the user already started, for the repetition policy. */
 export async function priorSeries(db: DbOrTrx, campaignId: string, userId: number): Promise<PriorSeries[]> {
-  const rows = await sql<{ created_at: Date; window_key: string; live: boolean }>`
+  const rows = await sql<{ created_at: Date; window_key: string; live: boolean; held_at: Date | null }>`
     SELECT s.created_at, s.window_key,
-      EXISTS (SELECT 1 FROM messages m WHERE m.series_id = s.id AND (m.sent_at IS NOT NULL OR m.status IN ('queued', 'sending'))) AS live
+      EXISTS (SELECT 1 FROM messages m WHERE m.series_id = s.id AND (m.sent_at IS NOT NULL OR m.status IN ('queued', 'sending'))) AS live,
+      (SELECT max(m.finished_at) FROM messages m WHERE m.series_id = s.id AND m.status = 'held') AS held_at
     FROM messages s
     WHERE s.campaign_id = ${campaignId} AND s.user_id = ${userId} AND s.step_index = 0
   `.execute(db);
-  return rows.rows.map((r) => ({ startedAt: r.created_at, windowKey: r.window_key, live: r.live }));
+  return rows.rows.map((r) => ({ startedAt: r.created_at, windowKey: r.window_key, live: r.live, heldAt: r.held_at }));
 }
 
 export interface NewMessage {

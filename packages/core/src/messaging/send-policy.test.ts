@@ -40,6 +40,14 @@ describe("per-campaign repetition", () => {
     expect(keys.size).toBeGreaterThanOrEqual(19);
   });
 
+  it("starts no second series the same day after a daily cap held the first back", () => {
+    const dayStart = new Date("2026-03-10T00:00:00Z");
+    const held = (at: Date): PriorSeries[] => [{ startedAt: at, live: false, windowKey: "once", heldAt: at }];
+    expect(repeatDecision({ mode: "once" }, held(new Date("2026-03-10T09:00:00Z")), now, dayStart)).toMatchObject({ allowed: false, reason: expect.stringMatching(/daily cap held/) });
+    expect(repeatDecision({ mode: "once" }, held(new Date("2026-03-09T22:00:00Z")), now, dayStart)).toEqual({ allowed: true, windowKey: "once#2" });
+    expect(repeatDecision({ mode: "every", days: 1 }, held(new Date("2026-03-10T09:00:00Z")), now, dayStart).allowed).toBe(false);
+  });
+
   it("tells when a too-early repeat becomes possible", () => {
     const decision = repeatDecision({ mode: "every", days: 7 }, series(2, true, "x"), now);
     expect(decision).toMatchObject({ allowed: false, nextAllowedAt: new Date(ago(2).getTime() + 7 * DAY) });

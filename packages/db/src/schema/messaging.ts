@@ -136,6 +136,12 @@ export interface MessageConversionsTable {
   occurred_at: Timestamp;
 }
 
+/** See migrations/052: an email handed to the SMTP server by an attempt that may not have recorded it. */
+export interface MessageHandoversTable {
+  message_id: number;
+  handed_over_at: DefaultedTimestamp;
+}
+
 export interface MessagingTables {
   campaigns: CampaignsTable;
   campaign_steps: CampaignStepsTable;
@@ -146,6 +152,7 @@ export interface MessagingTables {
   message_events: MessageEventsTable;
   conversation_lines: ConversationLinesTable;
   message_conversions: MessageConversionsTable;
+  message_handovers: MessageHandoversTable;
 }
 
 export type CampaignRow = Selectable<CampaignsTable>;

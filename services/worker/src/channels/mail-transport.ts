@@ -1,11 +1,11 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import type { Config } from "@nurture/config";
 import nodemailer from "nodemailer";
 import type Mail from "nodemailer/lib/mailer";
 import type MailMessage from "nodemailer/lib/mailer/mail-message";
 import type SMTPPool from "nodemailer/lib/smtp-pool";
+import { holdEnd } from "./held-end-stream";
 
 export interface SentMail {
   /** The SMTP server's reply ("250 OK …") or the .eml file written. */
@@ -13,7 +13,7 @@ export interface SentMail {
 }
 
 export interface Mailer {
-  send(mail: Mail.Options, fileName: string): Promise<SentMail>;
+  send(mail: Mail.Options, fileName: string, options?: SendOptions): Promise<SentMail>;
   close(): void;
 }
 
@@ -46,26 +46,46 @@ export interface SmtpHandover {
   dataHandedOver: boolean;
 }
 
+export interface SendOptions {
+  /**
+   * Runs once the server has taken every byte of the message but the final "." (the point of no
+   * return); the "." is written when it resolves, and the send fails unsent when it rejects. The
+   * delivery job records the hand-over durably here, so a worker that dies right after it never
+   * makes a second copy.
+   */
+  beforeHandover?: () => Promise<void>;
+}
+
 /** The mail option under which a send carries its hand-over record into nodemailer's stream plugin. */
 const HANDOVER = "nurtureHandover";
 
+/** One send's hand-over state, shared by the stream plugin and `send`. */
+interface Handover extends SmtpHandover, SendOptions {
+  /** The send has failed: nothing of it may be handed over or recorded any more. */
+  closed: boolean;
+  /** `beforeHandover` under way, awaited before a failure is reported. */
+  pending?: Promise<void>;
+}
+
 /**
- * A pass-through at the end of nodemailer's message stream. Its readable side ends once the SMTP
- * data stream has read the last byte of the message (only after the server's 354), and the data
- * stream then writes the terminating "." — so from here on a lost connection is ambiguous. The
- * last bytes may still sit in the socket's buffer at that moment, unsent: such a drop is counted as
- * ambiguous too, the side that risks a loss rather than a second copy (a campaign email is small;
- * for it the window is the time to write its last chunk).
+ * The end of nodemailer's message stream, held until `beforeHandover` has run (see holdEnd). The
+ * last bytes may still sit in the socket's buffer when the "." goes after them: a drop then is
+ * counted as ambiguous too, the side that risks a loss rather than a second copy. When the envelope
+ * is refused, nodemailer drains the message into nothing; a send that has already failed then
+ * hands nothing over.
  */
 function watchHandover(mail: MailMessage, done: (err?: Error | null) => void): void {
-  const handover = (mail.data as Record<string, unknown>)[HANDOVER] as SmtpHandover | undefined;
+  const handover = (mail.data as Record<string, unknown>)[HANDOVER] as Handover | undefined;
   if (handover) {
-    mail.message.processFunc((output) => {
-      const watcher = new PassThrough();
-      watcher.once("end", () => (handover.dataHandedOver = true));
-      output.once("error", (err) => watcher.destroy(err));
-      return output.pipe(watcher);
-    });
+    mail.message.processFunc((output) =>
+      holdEnd(output, async () => {
+        if (handover.closed) throw new Error("the send failed before its hand-over");
+        handover.pending = handover.beforeHandover?.();
+        await handover.pending;
+        if (handover.closed) throw new Error("the send failed before its hand-over");
+        handover.dataHandedOver = true;
+      }),
+    );
   }
   done();
 }
@@ -112,15 +132,20 @@ function smtpMailer(config: Config): Mailer {
     transport = null;
   };
   return {
-    async send(mail) {
+    async send(mail, _fileName, options = {}) {
       clearTimeout(idle);
       inFlight += 1;
-      const handover: SmtpHandover = { dataHandedOver: false };
+      const handover: Handover = { dataHandedOver: false, closed: false, ...options };
       try {
         const info = (await open().sendMail({ ...mail, [HANDOVER]: handover } as Mail.Options)) as { response?: string };
         return { response: info.response ?? "accepted" };
       } catch (err) {
-        throw Object.assign(err instanceof Error ? err : new Error(String(err)), handover);
+        handover.closed = true;
+        const dataHandedOver = handover.dataHandedOver;
+        // A hand-over record being written for this failed send lands before the failure is
+        // recorded (which clears it), never after.
+        await handover.pending?.catch(() => undefined);
+        throw Object.assign(err instanceof Error ? err : new Error(String(err)), { dataHandedOver });
       } finally {
         inFlight -= 1;
         if (inFlight === 0) {

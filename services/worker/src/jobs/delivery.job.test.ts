@@ -143,6 +143,13 @@ describe("delivery", () => {
     expect(held[0]!.reason).toMatch(/project cap reached: at most 2 popup message\(s\) per user per day/);
     const stats = (await h.admin({ method: "GET", url: `/v1/campaigns/${held[0]!.campaign_id}/stats` })).json();
     expect(stats.total.held).toBe(1);
+
+    // More triggers the same day add no more held copies to the ledger; the decision says why.
+    for (let i = 0; i < 3; i++) await h.track("/v1/track", { userId: "shopper", event: "flash_sale" });
+    await h.drain();
+    expect((await Promise.all(ids.map((id) => messagesOf(id)))).flat()).toHaveLength(6);
+    const latest = (await decisionsOf("shopper", held[0]!.campaign_id))[0];
+    expect(latest).toMatchObject({ stage: "trigger", outcome: "held", reason: expect.stringMatching(/daily cap held this campaign back .*; it can start again tomorrow/) });
     await settings({});
   });
 
@@ -170,7 +177,7 @@ describe("delivery", () => {
   });
 
   it("never sends twice with two workers and duplicate jobs for every message", async () => {
-    const second = startWorker({ config: h.config, db: h.db, queues: h.queues, log: pino({ level: "silent" }), now: h.clock.now }, { sweepIntervalMs: 0, concurrency: 8 });
+    const second = startWorker({ config: h.config, db: h.db, deliveryPools: h.deliveryPools, queues: h.queues, log: pino({ level: "silent" }), now: h.clock.now }, { sweepIntervalMs: 0, concurrency: 8 });
     try {
       const campaignId = await activeCampaign({ name: "Race", trigger: { type: "event", event: "race" }, steps: [{ channel: "email", content: { subject: "Once {{ user.n }}", html: "<p>once</p>" } }] });
       const users = Array.from({ length: 30 }, (_, i) => `racer-${i}`);

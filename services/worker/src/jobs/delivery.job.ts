@@ -5,6 +5,7 @@ import {
   emailLinks,
   enqueueDelivery,
   publicBaseUrl,
+  recordHandover,
   signingSecretOf,
   webhookSecret,
   type Claim,
@@ -22,10 +23,11 @@ import { postWebhook, WebhookError } from "../channels/webhook.channel";
 import type { JobHandler } from "../job-handlers";
 import type { WorkerDeps } from "../worker-deps";
 
-function deliveryDeps(deps: WorkerDeps): DeliveryDeps {
+/** Popups and chat hand nothing over: they run on the rule engine's pool; email and webhooks on their own. */
+function deliveryDeps(deps: WorkerDeps, channel: DeliveryQueue): DeliveryDeps {
   const base = publicBaseUrl(deps.config);
   return {
-    db: deps.deliveryDb ?? deps.db,
+    db: channel === "email" || channel === "webhook" ? deps.deliveryPools.deliveries : deps.db,
     now: deps.now,
     emailLinks: (messageId) => emailLinks(createLinkSigner(signingSecretOf(deps.config)), base, messageId),
   };
@@ -49,7 +51,9 @@ async function transmit(deps: WorkerDeps, claim: Claim): Promise<string> {
   const content = claim.content;
   switch (content.channel) {
     case "email": {
-      const sent = await mailerFor(deps.config).send(buildEmail(claim, publicBaseUrl(deps.config)), `${claim.message.project_id}-${claim.message.id}`);
+      const sent = await mailerFor(deps.config).send(buildEmail(claim, publicBaseUrl(deps.config)), `${claim.message.project_id}-${claim.message.id}`, {
+        beforeHandover: () => recordHandover(deps.deliveryPools.handovers, claim.message.id),
+      });
       return sent.response.slice(0, 200);
     }
     case "webhook": {
@@ -64,10 +68,7 @@ async function transmit(deps: WorkerDeps, claim: Claim): Promise<string> {
   }
 }
 
-/** `ambiguous`: the server may have accepted the message before the connection was lost. */
-type Failure = SendFailure & { ambiguous?: boolean };
-
-function failureOf(err: unknown, channel: string): Failure {
+function failureOf(err: unknown, channel: string): SendFailure {
   if (err instanceof WebhookError) return err.failure;
   if (channel === "email") return classifySmtpError(err);
   return { permanent: false, hardBounce: false, reason: (err as Error).message ?? String(err) };
@@ -99,7 +100,7 @@ export const deliveryJob = (async (deps, payload, job) => {
     transmit: (claim) => transmit(deps, claim),
     plan: (err, claim) => failurePlan(job, deps.now(), err, claim),
   };
-  const result = await deliverMessage(deliveryDeps(deps), payload.projectId, payload.messageId, transport);
+  const result = await deliverMessage(deliveryDeps(deps, job.queueName as DeliveryQueue), payload.projectId, payload.messageId, transport);
   switch (result.kind) {
     case "done":
       return { outcome: "done", reason: result.reason };
