@@ -17,10 +17,11 @@ export async function sweepPipeline(deps: PipelineDeps, options: { graceMs?: num
   const now = deps.now();
   const graceMs = options.graceMs ?? 5_000;
   const limit = options.limit ?? 5_000;
-  // Under a backlog, events newer than the oldest waiting job still have their job, just later:
-  // sweeping them would only add jobs that find nothing to do. Older ones lost theirs.
+  // Under a backlog, events stored after the oldest waiting job was created still have their job,
+  // just later: sweeping them would only add jobs that find nothing to do. Older ones lost theirs
+  // (or are in a job running now). The second of slack covers commit and signal delays.
   const oldestWaiting = await deps.queues.get("pipeline").getJobs(["waiting"], 0, 0, true);
-  const cutoff = new Date(Math.min(now.getTime(), ...oldestWaiting.map((j) => j.timestamp)) - graceMs);
+  const cutoff = new Date(Math.min(now.getTime() - graceMs, ...oldestWaiting.map((j) => j.timestamp - 1_000)));
   const [unprocessed, due] = await Promise.all([
     sql<{ project_id: string; user_id: number }>`
       SELECT DISTINCT project_id, user_id FROM (
