@@ -10,7 +10,7 @@ export interface StoredEvents {
   userIdPerEvent: number[];
 }
 
-/** When a card's messages say it was first and last seen; an alias's old id with no message, at the batch's first. */
+/** Per new card, the first and last time its own messages were seen (every new card has at least one). */
 function seenTimes(plan: IdentityPlan, events: readonly IncomingEvent[]): { first: Date; last: Date }[] {
   const seen = plan.created.map(() => ({ first: events[0]!.occurredAt, last: events[0]!.occurredAt, any: false }));
   plan.messageCards.forEach((card, i) => {
