@@ -6,8 +6,10 @@ import type { IncomingEvent } from "./incoming-event";
 type Trx = Transaction<DB>;
 
 /**
- * Serializes concurrent batches that touch the same identities (a visitor's events arriving on two
- * connections), so two cards are never created for one person. Sorted to avoid deadlocks.
+ * Serializes concurrent batches that change the same identities (renames, merges, an anonymous id
+ * moving to another card), so each plans on what the other did. Creating a card for a new visitor
+ * needs no lock: the unique keys catch a concurrent creation (see storeEvents). Sorted to avoid
+ * deadlocks.
  */
 export async function lockIdentities(trx: Trx, projectId: string, events: readonly IncomingEvent[]): Promise<void> {
   const keys = new Set<string>();

@@ -32,7 +32,7 @@ async function storedMessageIds(prefix: string): Promise<string[]> {
 
 describe("group commit of ingestion requests", () => {
   it("stores the requests that arrive while the project is busy together, in one transaction, each with its own outcome", async () => {
-    const coalescer = createIngestCoalescer(tdb.db, { busyAt: 1 });
+    const coalescer = createIngestCoalescer(tdb.db, { busyAt: 1, transactionsWhenBusy: 1 });
     const [first, second, third] = await Promise.all([
       coalescer.ingest(projectId, [track("g-a", "visitor-a")]),
       coalescer.ingest(projectId, [track("g-b1", "visitor-b"), track("g-b2", "visitor-b")]),
@@ -55,7 +55,7 @@ describe("group commit of ingestion requests", () => {
     await ingestEvents(tdb.db, projectId, [
       { type: "identify", messageId: "f-setup", userId: "erin", name: "$identify", properties: {}, traits: { plan: "free" }, context: {}, occurredAt: at },
     ]);
-    const coalescer = createIngestCoalescer(tdb.db, { busyAt: 1 });
+    const coalescer = createIngestCoalescer(tdb.db, { busyAt: 1, transactionsWhenBusy: 1 });
     const outcomes = await Promise.allSettled([
       coalescer.ingest(projectId, [track("f-0", "visitor-f0")]),
       coalescer.ingest(projectId, [track("f-1", "visitor-f1")]),
@@ -81,7 +81,7 @@ describe("group commit of ingestion requests", () => {
   });
 
   it("takes no more messages into one transaction than its limit", async () => {
-    const coalescer = createIngestCoalescer(tdb.db, { busyAt: 1, maxEvents: 2 });
+    const coalescer = createIngestCoalescer(tdb.db, { busyAt: 1, transactionsWhenBusy: 1, maxEvents: 2 });
     await Promise.all(["m-a", "m-b", "m-c", "m-d"].map((id) => coalescer.ingest(projectId, [track(id, `visitor-${id}`)])));
     const tx = await transactionOf(["m-a", "m-b", "m-c", "m-d"]);
     expect(tx["m-b"]).toBe(tx["m-c"]);

@@ -8,11 +8,10 @@ export interface IngestCoalescer {
 }
 
 export interface IngestCoalescerOptions {
-  /**
-   * Messages of one project being stored at once in this process beyond which further requests
-   * wait and then go together. The default is two full batches of a busy source.
-   */
+  /** Messages of one project being stored at once in this process from which it counts as busy (two full batches). */
   busyAt?: number;
+  /** Transactions a busy project may have under way in this process; further requests wait and then go together. */
+  transactionsWhenBusy?: number;
   /** Messages one transaction takes at most (a larger request still goes, alone). */
   maxEvents?: number;
 }
@@ -25,16 +24,17 @@ interface Waiting {
 
 interface Lane {
   waiting: Waiting[];
-  /** Messages in the project's transactions under way. */
+  /** The project's transactions under way, and the messages in them. */
+  running: number;
   storing: number;
 }
 
 /**
  * Group commit for ingestion. Each transaction costs PostgreSQL a WAL flush and the API a round
  * trip per statement, whatever the number of messages, so while a project already has a lot
- * being stored, its next requests wait for one of those transactions to end and are then stored
- * together in one. A project sending little never waits: its requests go at once, each in its own
- * transaction, as without coalescing.
+ * being stored, only a couple of its transactions run and its next requests wait for one of them
+ * to end, then are stored together in one. A project sending little never waits: its requests go
+ * at once, each in its own transaction, as without coalescing.
  *
  * Each request keeps its own outcome: if the shared transaction fails (one request's property
  * operation cannot apply, a bad identity, the database is gone), nothing of it was committed and
@@ -42,6 +42,7 @@ interface Lane {
  */
 export function createIngestCoalescer(db: Db, options: IngestCoalescerOptions = {}): IngestCoalescer {
   const busyAt = options.busyAt ?? 200;
+  const transactionsWhenBusy = options.transactionsWhenBusy ?? 2;
   const maxEvents = options.maxEvents ?? 2_000;
   const lanes = new Map<string, Lane>();
 
@@ -61,15 +62,17 @@ export function createIngestCoalescer(db: Db, options: IngestCoalescerOptions = 
   }
 
   function next(projectId: string, lane: Lane): void {
-    while (lane.storing < busyAt && lane.waiting.length > 0) {
+    while (lane.waiting.length > 0 && (lane.storing < busyAt || lane.running < transactionsWhenBusy)) {
       let size = lane.waiting[0]!.events.length;
       let count = 1;
       while (count < lane.waiting.length && size + lane.waiting[count]!.events.length <= maxEvents) size += lane.waiting[count++]!.events.length;
       const group = lane.waiting.splice(0, count);
+      lane.running++;
       lane.storing += size;
       void store(projectId, group).finally(() => {
+        lane.running--;
         lane.storing -= size;
-        if (lane.storing === 0 && lane.waiting.length === 0) lanes.delete(projectId);
+        if (lane.running === 0 && lane.waiting.length === 0) lanes.delete(projectId);
         else next(projectId, lane);
       });
     }
@@ -79,7 +82,7 @@ export function createIngestCoalescer(db: Db, options: IngestCoalescerOptions = 
     ingest(projectId, events) {
       return new Promise<IngestResult>((resolve, reject) => {
         let lane = lanes.get(projectId);
-        if (!lane) lanes.set(projectId, (lane = { waiting: [], storing: 0 }));
+        if (!lane) lanes.set(projectId, (lane = { waiting: [], running: 0, storing: 0 }));
         lane.waiting.push({ events, resolve, reject });
         next(projectId, lane);
       });

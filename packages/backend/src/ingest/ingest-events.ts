@@ -1,4 +1,4 @@
-import { planIdentities, type IdentityPlan } from "@nurture/core";
+import { planIdentities, type IdentityPlan, type IdentitySnapshot } from "@nurture/core";
 import type { DB, Db } from "@nurture/db";
 import type { Transaction } from "kysely";
 import { lockCards, lockIdentities, loadSnapshot } from "./identities";
@@ -32,16 +32,7 @@ export async function ingestEvents(db: Db, projectId: string, events: readonly I
 export async function ingestTogether(db: Db, projectId: string, batches: readonly (readonly IncomingEvent[])[]): Promise<IngestResult[]> {
   const events = batches.flat();
   if (events.length === 0) return batches.map(() => ({ stored: 0, duplicates: 0, userIds: [] }));
-  let stored: StoredEvents;
-  try {
-    stored = await storeBatch(db, projectId, events, false);
-  } catch (err) {
-    // A card this batch pointed at was merged away concurrently (23503), or a merge's row locks
-    // crossed ours (40P01): redo it under the identity locks.
-    const code = (err as { code?: string }).code;
-    if (code !== "23503" && code !== "40P01") throw err;
-    stored = await storeBatch(db, projectId, events, true);
-  }
+  const stored = await storeRetryingRaces(db, projectId, events);
   let end = 0;
   return batches.map((batch) => {
     const start = end;
@@ -52,39 +43,71 @@ export async function ingestTogether(db: Db, projectId: string, batches: readonl
   });
 }
 
+/** One unlocked attempt, then locked ones: each sees what the concurrent batches it lost to committed. */
+const MAX_ATTEMPTS = 3;
+
+async function storeRetryingRaces(db: Db, projectId: string, events: readonly IncomingEvent[]): Promise<StoredEvents> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await storeBatch(db, projectId, events, attempt > 1);
+    } catch (err) {
+      if (attempt >= MAX_ATTEMPTS || !isIdentityRace(err)) throw err;
+    }
+  }
+}
+
 /**
- * Returning visitors (the common case) need no identity change, so their batches skip the identity
- * locks, and a batch for one card with no property changes is a single statement that needs no
- * transaction around it. A batch that creates, links, renames or merges cards takes the locks and
- * plans again on what it then sees. A merge locks the folded card's row before moving its events,
- * so an unlocked batch either lands before it (and is moved along) or fails its foreign key and is
- * redone locked.
+ * The batch lost a race for an identity and is planned again under the identity locks: a visitor
+ * it was creating was created concurrently (40001 from nurture_identity_race, or a unique user id),
+ * a card it pointed at was merged away (23503), or a merge's row locks crossed ours (40P01).
+ */
+function isIdentityRace(err: unknown): boolean {
+  const { code, constraint } = err as { code?: string; constraint?: string };
+  return code === "40001" || code === "23503" || code === "40P01" || (code === "23505" && constraint === "users_project_user_id");
+}
+
+/**
+ * Most batches change no identity but create cards for visitors nobody has seen yet, if any: they
+ * skip the identity locks (storeEvents notices a concurrent creation of the same visitor), and a
+ * batch with at most one existing card and no property changes is a single statement that needs
+ * no transaction around it. A batch that renames or merges cards or moves a known anonymous id
+ * takes the locks and plans again on what it then sees. A merge locks the folded card's row before
+ * moving its events, so an unlocked batch either lands before it (and is moved along) or fails its
+ * foreign key and is redone locked.
  */
 async function storeBatch(db: Db, projectId: string, events: readonly IncomingEvent[], locked: boolean): Promise<StoredEvents> {
   if (!locked) {
-    const plan = planIdentities(events, await loadSnapshot(db, projectId, events));
-    if (plan.created.length + plan.renamed.length + plan.merges.length + plan.links.length === 0) {
-      if (isOneStatement(plan, events)) return storeEvents(db, projectId, plan, events);
-      return db.transaction().execute((trx) => storePlanned(trx, projectId, plan, events));
+    const snapshot = await loadSnapshot(db, projectId, events);
+    const plan = planIdentities(events, snapshot);
+    const movesIdentities = plan.renamed.length + plan.merges.length > 0 || plan.links.some((l) => snapshot.byAnonymousId.has(l.anonymousId));
+    if (!movesIdentities) {
+      if (isOneStatement(plan, events)) return storeEvents(db, projectId, plan, snapshot, events);
+      return db.transaction().execute((trx) => storePlanned(trx, projectId, plan, snapshot, events));
     }
   }
   return db.transaction().execute(async (trx) => {
     await lockIdentities(trx, projectId, events);
-    return storePlanned(trx, projectId, planIdentities(events, await loadSnapshot(trx, projectId, events)), events);
+    const snapshot = await loadSnapshot(trx, projectId, events);
+    return storePlanned(trx, projectId, planIdentities(events, snapshot), snapshot, events);
   });
 }
 
-/** Events for one existing card, changing no properties: storing them is one statement. */
+/**
+ * Events for new cards and at most one existing card, changing no properties: storing them is one
+ * statement (with several existing cards, lockCards must order the row locks first).
+ */
 function isOneStatement(plan: IdentityPlan, events: readonly IncomingEvent[]): boolean {
-  const first = plan.messageCards[0]!;
-  return (
-    "existing" in first &&
-    plan.messageCards.every((c) => "existing" in c && c.existing === first.existing) &&
-    events.every((e) => e.traits === undefined && e.ops === undefined)
-  );
+  const existing = new Set(plan.messageCards.flatMap((c) => ("existing" in c ? [c.existing] : [])));
+  return existing.size <= 1 && events.every((e) => e.traits === undefined && e.ops === undefined);
 }
 
-async function storePlanned(trx: Transaction<DB>, projectId: string, plan: IdentityPlan, events: readonly IncomingEvent[]): Promise<StoredEvents> {
+async function storePlanned(
+  trx: Transaction<DB>,
+  projectId: string,
+  plan: IdentityPlan,
+  snapshot: IdentitySnapshot,
+  events: readonly IncomingEvent[],
+): Promise<StoredEvents> {
   await lockCards(
     trx,
     [...new Set(plan.messageCards.flatMap((c) => ("existing" in c ? [c.existing] : [])))].sort((a, b) => a - b),
@@ -94,7 +117,7 @@ async function storePlanned(trx: Transaction<DB>, projectId: string, plan: Ident
     await trx.updateTable("users").set({ user_id: r.userId, updated_at: new Date() }).where("id", "=", r.id).execute();
   }
   for (const m of plan.merges) await mergeUsers(trx, projectId, m.from, m.into);
-  const stored = await storeEvents(trx, projectId, plan, events);
+  const stored = await storeEvents(trx, projectId, plan, snapshot, events);
   await applyProfileChanges(trx, events, stored.userIdPerEvent, stored.inserted);
   return stored;
 }

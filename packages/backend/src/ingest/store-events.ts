@@ -1,4 +1,4 @@
-import type { CardRef, IdentityPlan } from "@nurture/core";
+import type { CardRef, IdentityPlan, IdentitySnapshot } from "@nurture/core";
 import type { DbOrTrx } from "@nurture/db";
 import { sql } from "kysely";
 import type { IncomingEvent } from "./incoming-event";
@@ -10,7 +10,7 @@ export interface StoredEvents {
   userIdPerEvent: number[];
 }
 
-/** When a card's messages say it was first and last seen; an alias's old id with no message, at the batch's first. */
+/** Per new card, the first and last time its own messages were seen (every new card has at least one). */
 function seenTimes(plan: IdentityPlan, events: readonly IncomingEvent[]): { first: Date; last: Date }[] {
   const seen = plan.created.map(() => ({ first: events[0]!.occurredAt, last: events[0]!.occurredAt, any: false }));
   plan.messageCards.forEach((card, i) => {
@@ -27,6 +27,13 @@ function seenTimes(plan: IdentityPlan, events: readonly IncomingEvent[]): { firs
 const existingId = (ref: CardRef) => ("existing" in ref ? ref.existing : null);
 const createdOrdinal = (ref: CardRef) => ("created" in ref ? ref.created + 1 : null);
 
+/** The plan's links, once per anonymous id (the last one wins), split by whether the id was known. */
+function linksOf(plan: IdentityPlan, snapshot: IdentitySnapshot) {
+  const last = new Map(plan.links.map((l) => [l.anonymousId, l.card]));
+  const links = [...last].map(([anonymousId, card]) => ({ anonymousId, card, known: snapshot.byAnonymousId.has(anonymousId) }));
+  return { links, unknown: links.filter((l) => !l.known).length };
+}
+
 /**
  * One statement, one round trip: creates the plan's new cards, points anonymous ids at their cards,
  * inserts the messages idempotently by (project, messageId), and keeps per-event statistics and
@@ -36,9 +43,21 @@ const createdOrdinal = (ref: CardRef) => ("created" in ref ? ref.created + 1 : n
  * statement, and start with the first and last time their own messages were seen: storing those
  * messages then changes nothing on the row (last_seen_at is indexed, so an update could not be
  * HOT). Only cards that existed before the batch are updated, and only when a time moves.
+ *
+ * An anonymous id the snapshot did not know is claimed, never taken over: if a concurrent batch
+ * linked it first, the statement aborts (nurture_identity_race), as it does when a new known
+ * user's id was taken (unique violation), and the caller plans again. New ids are written in
+ * sorted order, so two batches creating the same visitors wait for each other, not deadlock.
  */
-export async function storeEvents(db: DbOrTrx, projectId: string, plan: IdentityPlan, events: readonly IncomingEvent[]): Promise<StoredEvents> {
+export async function storeEvents(
+  db: DbOrTrx,
+  projectId: string,
+  plan: IdentityPlan,
+  snapshot: IdentitySnapshot,
+  events: readonly IncomingEvent[],
+): Promise<StoredEvents> {
   const seen = seenTimes(plan, events);
+  const { links, unknown } = linksOf(plan, snapshot);
   const existing = [...new Set(plan.messageCards.flatMap((c) => ("existing" in c ? [c.existing] : [])))];
   const touchExisting = existing.length > 0
     ? sql`, touched AS (
@@ -59,14 +78,23 @@ export async function storeEvents(db: DbOrTrx, projectId: string, plan: Identity
     ),
     new_cards AS (
       INSERT INTO users (id, project_id, user_id, first_seen_at, last_seen_at)
-      SELECT id, ${projectId}::uuid, user_id, first_at, last_at FROM created
+      SELECT id, ${projectId}::uuid, user_id, first_at, last_at FROM created ORDER BY user_id
     ),
-    links AS (
-      INSERT INTO anonymous_ids AS a (project_id, anonymous_id, user_id)
-      SELECT ${projectId}::uuid, l.anonymous_id, coalesce(l.user_id, c.id)
-        FROM unnest(${plan.links.map((l) => l.anonymousId)}::text[], ${plan.links.map((l) => existingId(l.card))}::bigint[],
-                    ${plan.links.map((l) => createdOrdinal(l.card))}::int[]) AS l(anonymous_id, user_id, created)
+    link_input AS (
+      SELECT l.anonymous_id, coalesce(l.user_id, c.id) AS user_id, l.known
+        FROM unnest(${links.map((l) => l.anonymousId)}::text[], ${links.map((l) => existingId(l.card))}::bigint[],
+                    ${links.map((l) => createdOrdinal(l.card))}::int[], ${links.map((l) => l.known)}::boolean[]) AS l(anonymous_id, user_id, created, known)
         LEFT JOIN created c ON c.ord = l.created
+    ),
+    claimed AS (
+      INSERT INTO anonymous_ids (project_id, anonymous_id, user_id)
+      SELECT ${projectId}::uuid, anonymous_id, user_id FROM link_input WHERE NOT known ORDER BY anonymous_id
+      ON CONFLICT (project_id, anonymous_id) DO NOTHING
+      RETURNING anonymous_id
+    ),
+    moved AS (
+      INSERT INTO anonymous_ids (project_id, anonymous_id, user_id)
+      SELECT ${projectId}::uuid, anonymous_id, user_id FROM link_input WHERE known
       ON CONFLICT (project_id, anonymous_id) DO UPDATE SET user_id = excluded.user_id
     ),
     input AS (
@@ -97,6 +125,8 @@ export async function storeEvents(db: DbOrTrx, projectId: string, plan: Identity
     SELECT ord::int AS created, id, NULL AS message_id FROM created
     UNION ALL
     SELECT NULL, NULL, message_id FROM inserted
+    UNION ALL
+    SELECT NULL, NULL, NULL WHERE nurture_identity_race((SELECT count(*) FROM claimed) < ${unknown})
   `.execute(db);
 
   const createdIds: number[] = [];

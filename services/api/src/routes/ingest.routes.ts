@@ -41,7 +41,7 @@ function assertMessageSizes(messages: unknown[], pathPrefix: string): void {
 export function ingestRoutes(deps: AppDeps): FastifyPluginAsyncZod {
   return async (app) => {
     const auth = writeKeyAuth(deps.db);
-    // Concurrent requests of a project share transactions and commits (group commit).
+    // A busy project's concurrent requests share transactions and commits (group commit).
     const coalescer = createIngestCoalescer(deps.db);
 
     async function store(events: IncomingEvent[], request: FastifyRequest, pathOf: (index: number) => string) {
