@@ -84,8 +84,9 @@ describe("the event pipeline", () => {
     const queue = h.queues.get("pipeline");
     await queue.pause();
     try {
-      for (let i = 0; i < 5; i++) await h.track("/v1/track", { anonymousId: `backlog-${i}`, event: "viewed" });
-      await expect.poll(async () => (await queue.getJobCounts("paused", "wait")).paused).toBeGreaterThan(0);
+      // Stored, and their job waits behind a backlog (the queue is paused).
+      const stored = await ingestEvents(h.db, h.project.id, Array.from({ length: 5 }, (_, i) => ({ type: "track" as const, name: "viewed", messageId: `backlog-${i}`, anonymousId: `backlog-${i}`, properties: {}, context: {}, occurredAt: new Date() })));
+      await queue.add("pipeline", { projectId: h.project.id, userIds: stored.userIds });
       const before = await queue.count();
       h.clock.advance(60_000);
       await h.worker!.sweep();
