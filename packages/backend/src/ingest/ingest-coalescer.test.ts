@@ -80,6 +80,15 @@ describe("group commit of ingestion requests", () => {
     expect(new Set(Object.values(await transactionOf(ids))).size).toBe(ids.length);
   });
 
+  it("lets a burst of small requests from one project share transactions once several are under way", async () => {
+    const coalescer = createIngestCoalescer(tdb.db);
+    const ids = Array.from({ length: 30 }, (_, i) => `burst-${i}`);
+    // All about one visitor, as a page firing many events at once: each would lock the same card.
+    const results = await Promise.all(ids.map((id) => coalescer.ingest(projectId, [track(id, "visitor-burst")])));
+    expect(results.every((r) => r.stored === 1)).toBe(true);
+    expect(new Set(Object.values(await transactionOf(ids))).size).toBeLessThanOrEqual(9);
+  });
+
   it("takes no more messages into one transaction than its limit", async () => {
     const coalescer = createIngestCoalescer(tdb.db, { busyAt: 1, transactionsWhenBusy: 1, maxEvents: 2 });
     await Promise.all(["m-a", "m-b", "m-c", "m-d"].map((id) => coalescer.ingest(projectId, [track(id, `visitor-${id}`)])));

@@ -14,6 +14,12 @@ export interface IngestCoalescerOptions {
   transactionsWhenBusy?: number;
   /** Messages one transaction takes at most (a larger request still goes, alone). */
   maxEvents?: number;
+  /**
+   * Transactions any project may have under way in this process, however small its requests: a
+   * burst of single events (often about one visitor, whose card they all lock) waits and goes
+   * together instead of holding a connection each while they take turns.
+   */
+  maxTransactions?: number;
 }
 
 interface Waiting {
@@ -44,6 +50,7 @@ export function createIngestCoalescer(db: Db, options: IngestCoalescerOptions = 
   const busyAt = options.busyAt ?? 200;
   const transactionsWhenBusy = options.transactionsWhenBusy ?? 2;
   const maxEvents = options.maxEvents ?? 2_000;
+  const maxTransactions = options.maxTransactions ?? 8;
   const lanes = new Map<string, Lane>();
 
   const alone = (projectId: string, request: Waiting) => ingestEvents(db, projectId, request.events).then(request.resolve, request.reject);
@@ -62,7 +69,7 @@ export function createIngestCoalescer(db: Db, options: IngestCoalescerOptions = 
   }
 
   function next(projectId: string, lane: Lane): void {
-    while (lane.waiting.length > 0 && (lane.storing < busyAt || lane.running < transactionsWhenBusy)) {
+    while (lane.waiting.length > 0 && lane.running < maxTransactions && (lane.storing < busyAt || lane.running < transactionsWhenBusy)) {
       let size = lane.waiting[0]!.events.length;
       let count = 1;
       while (count < lane.waiting.length && size + lane.waiting[count]!.events.length <= maxEvents) size += lane.waiting[count++]!.events.length;
