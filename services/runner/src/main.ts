@@ -5,7 +5,7 @@ import { ConfigError, loadConfig, type Config } from "@nurture/config";
 import { createDb, migrate } from "@nurture/db";
 import { createQueues, createRedis } from "@nurture/jobs";
 import { createDeliveryPools, startWorker } from "@nurture/worker";
-import { startEmbeddedPostgres, type EmbeddedDatabase } from "./embedded-postgres";
+import { EmbeddedPostgresUnavailableError, startEmbeddedPostgres, type EmbeddedDatabase } from "./embedded-postgres";
 import { ensureRedis, RedisUnavailableError } from "./local-redis";
 import { createLogger } from "./logger";
 import { resolveSigningSecret } from "./signing-secret";
@@ -41,7 +41,15 @@ async function main(): Promise<void> {
       process.exit(2);
     }
     log.info({ dir: `${config.DATA_DIR}/postgres` }, "DATABASE_URL is not set: starting the embedded PostgreSQL");
-    embedded = await startEmbeddedPostgres(config.DATA_DIR, (line) => log.debug({ postgres: line }));
+    try {
+      embedded = await startEmbeddedPostgres(config.DATA_DIR, (line) => log.debug({ postgres: line }));
+    } catch (err) {
+      if (err instanceof EmbeddedPostgresUnavailableError) {
+        console.error(err.message);
+        process.exit(2);
+      }
+      throw err;
+    }
     databaseUrl = embedded.url;
   }
 
