@@ -5,28 +5,8 @@ import type { IncomingEvent } from "./incoming-event";
 
 type Trx = Transaction<DB>;
 
-/**
- * Serializes concurrent batches that change the same identities (renames, merges, an anonymous id
- * moving to another card), so each plans on what the other did. Creating a card for a new visitor
- * needs no lock: the unique keys catch a concurrent creation (see storeEvents). Sorted to avoid
- * deadlocks.
- */
-export async function lockIdentities(trx: Trx, projectId: string, events: readonly IncomingEvent[]): Promise<void> {
-  const keys = new Set<string>();
-  for (const e of events) {
-    if (e.userId !== undefined) keys.add(`u:${e.userId}`);
-    if (e.anonymousId !== undefined) keys.add(`a:${e.anonymousId}`);
-    if (e.previousId !== undefined) {
-      keys.add(`u:${e.previousId}`);
-      keys.add(`a:${e.previousId}`);
-    }
-  }
-  await sql`SELECT pg_advisory_xact_lock(k) FROM (
-      SELECT DISTINCT hashtextextended(${projectId} || ':' || key, 0) AS k FROM unnest(${[...keys]}::text[]) AS key
-    ) AS keys ORDER BY k`.execute(trx);
-}
-
-export async function loadSnapshot(db: DbOrTrx, projectId: string, events: readonly IncomingEvent[]): Promise<IdentitySnapshot> {
+/** The user ids and anonymous ids the batch names (an alias's previous id may be either). */
+function identitiesOf(events: readonly IncomingEvent[]): { userIds: Set<string>; anonymousIds: Set<string> } {
   const userIds = new Set<string>();
   const anonymousIds = new Set<string>();
   for (const e of events) {
@@ -37,6 +17,25 @@ export async function loadSnapshot(db: DbOrTrx, projectId: string, events: reado
       anonymousIds.add(e.previousId);
     }
   }
+  return { userIds, anonymousIds };
+}
+
+/**
+ * Serializes concurrent batches that change the same identities (renames, merges, an anonymous id
+ * moving to another card), so each plans on what the other did. Creating a card for a new visitor
+ * needs no lock: the unique keys catch a concurrent creation (see storeEvents). Sorted to avoid
+ * deadlocks.
+ */
+export async function lockIdentities(trx: Trx, projectId: string, events: readonly IncomingEvent[]): Promise<void> {
+  const { userIds, anonymousIds } = identitiesOf(events);
+  const keys = [...[...userIds].map((id) => `u:${id}`), ...[...anonymousIds].map((id) => `a:${id}`)];
+  await sql`SELECT pg_advisory_xact_lock(k) FROM (
+      SELECT DISTINCT hashtextextended(${projectId} || ':' || key, 0) AS k FROM unnest(${keys}::text[]) AS key
+    ) AS keys ORDER BY k`.execute(trx);
+}
+
+export async function loadSnapshot(db: DbOrTrx, projectId: string, events: readonly IncomingEvent[]): Promise<IdentitySnapshot> {
+  const { userIds, anonymousIds } = identitiesOf(events);
   // One round trip for both kinds of id, and one index probe per id whatever the statistics say
   // (LIMIT 1 keeps the planner from turning the probes into a scan of the project's rows).
   const rows = await sql<{ kind: "u" | "a"; key: string; id: number; user_id: string | null }>`

@@ -5,7 +5,7 @@ import { lockCards, lockIdentities, loadSnapshot } from "./identities";
 import type { IncomingEvent } from "./incoming-event";
 import { mergeUsers } from "./merge-users";
 import { applyProfileChanges } from "./profile-changes";
-import { storeEvents, type StoredEvents } from "./store-events";
+import { existingCardIds, storeEvents, type StoredEvents } from "./store-events";
 
 export interface IngestResult {
   /** Events stored now; the rest were already stored (same messageId). */
@@ -97,8 +97,7 @@ async function storeBatch(db: Db, projectId: string, events: readonly IncomingEv
  * statement (with several existing cards, lockCards must order the row locks first).
  */
 function isOneStatement(plan: IdentityPlan, events: readonly IncomingEvent[]): boolean {
-  const existing = new Set(plan.messageCards.flatMap((c) => ("existing" in c ? [c.existing] : [])));
-  return existing.size <= 1 && events.every((e) => e.traits === undefined && e.ops === undefined);
+  return existingCardIds(plan).length <= 1 && events.every((e) => e.traits === undefined && e.ops === undefined);
 }
 
 async function storePlanned(
@@ -108,10 +107,7 @@ async function storePlanned(
   snapshot: IdentitySnapshot,
   events: readonly IncomingEvent[],
 ): Promise<StoredEvents> {
-  await lockCards(
-    trx,
-    [...new Set(plan.messageCards.flatMap((c) => ("existing" in c ? [c.existing] : [])))].sort((a, b) => a - b),
-  );
+  await lockCards(trx, existingCardIds(plan));
   // Renames first: a batch may move a user id off one card (alias) and then create a card for it.
   for (const r of plan.renamed) {
     await trx.updateTable("users").set({ user_id: r.userId, updated_at: new Date() }).where("id", "=", r.id).execute();

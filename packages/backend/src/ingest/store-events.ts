@@ -25,6 +25,11 @@ function seenTimes(plan: IdentityPlan, events: readonly IncomingEvent[]): { firs
 }
 
 const existingId = (ref: CardRef) => ("existing" in ref ? ref.existing : null);
+
+/** The cards that existed before the batch and receive some of its messages, in id order. */
+export function existingCardIds(plan: IdentityPlan): number[] {
+  return [...new Set(plan.messageCards.flatMap((c) => ("existing" in c ? [c.existing] : [])))].sort((a, b) => a - b);
+}
 const createdOrdinal = (ref: CardRef) => ("created" in ref ? ref.created + 1 : null);
 
 /** The plan's links, once per anonymous id (the last one wins), split by whether the id was known. */
@@ -58,7 +63,7 @@ export async function storeEvents(
 ): Promise<StoredEvents> {
   const seen = seenTimes(plan, events);
   const { links, unknown } = linksOf(plan, snapshot);
-  const existing = [...new Set(plan.messageCards.flatMap((c) => ("existing" in c ? [c.existing] : [])))];
+  const existing = existingCardIds(plan);
   const touchExisting = existing.length > 0
     ? sql`, touched AS (
         UPDATE users u SET first_seen_at = least(u.first_seen_at, t.first_at), last_seen_at = greatest(u.last_seen_at, t.last_at)

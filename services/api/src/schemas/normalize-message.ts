@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { correctTimestamp } from "@nurture/core";
+import { cleanJson, correctTimestamp } from "@nurture/core";
 import type { IncomingEvent } from "@nurture/backend";
-import { cleanJson } from "./clean-json";
 import type { BatchMessage } from "./tracking.schemas";
 
 const obj = (v: unknown) => (cleanJson(v ?? {}) as Record<string, unknown>) ?? {};

@@ -1,7 +1,6 @@
-import { sanitizeJson } from "@nurture/core";
+import { cleanJson, sanitizeJson } from "./json-safety";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { cleanJson } from "./clean-json";
 
 /** JSON as a request body parses to: any value, including keys that reach prototypes and numbers JSON.parse makes infinite. */
 const parsedBody = fc.letrec((tie) => ({
