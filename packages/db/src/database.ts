@@ -1,5 +1,6 @@
 import { Kysely, PostgresDialect, type Transaction } from "kysely";
 import pg from "pg";
+import { preparingPool } from "./prepared-statements";
 import type { DB } from "./schema";
 
 // int8 (ids, counts) fits in a JS number for every value this product stores; numeric (revenue) too.
@@ -35,5 +36,5 @@ export function createPool(options: DatabaseOptions): pg.Pool {
 }
 
 export function createDb(options: DatabaseOptions): Db {
-  return new Kysely<DB>({ dialect: new PostgresDialect({ pool: createPool(options) }) });
+  return new Kysely<DB>({ dialect: new PostgresDialect({ pool: preparingPool(createPool(options)) }) });
 }

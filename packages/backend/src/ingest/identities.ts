@@ -1,5 +1,5 @@
 import type { IdentitySnapshot } from "@nurture/core";
-import type { DB, DbOrTrx } from "@nurture/db";
+import { prepared, PREPARED_MAX_ROWS, type DB, type DbOrTrx } from "@nurture/db";
 import { sql, type Transaction } from "kysely";
 import type { IncomingEvent } from "./incoming-event";
 
@@ -38,7 +38,7 @@ export async function loadSnapshot(db: DbOrTrx, projectId: string, events: reado
   const { userIds, anonymousIds } = identitiesOf(events);
   // One round trip for both kinds of id, and one index probe per id whatever the statistics say
   // (LIMIT 1 keeps the planner from turning the probes into a scan of the project's rows).
-  const rows = await sql<{ kind: "u" | "a"; key: string; id: number; user_id: string | null }>`
+  const statement = sql<{ kind: "u" | "a"; key: string; id: number; user_id: string | null }>`
     SELECT 'u' AS kind, k.key, u.id, u.user_id FROM unnest(${[...userIds]}::text[]) AS k(key)
       CROSS JOIN LATERAL (SELECT id, user_id FROM users WHERE project_id = ${projectId} AND user_id = k.key LIMIT 1) AS u
     UNION ALL
@@ -47,7 +47,8 @@ export async function loadSnapshot(db: DbOrTrx, projectId: string, events: reado
         SELECT u.id, u.user_id FROM anonymous_ids a JOIN users u ON u.id = a.user_id
          WHERE a.project_id = ${projectId} AND a.anonymous_id = k.key LIMIT 1
       ) AS u
-  `.execute(db);
+  `;
+  const rows = await (userIds.size + anonymousIds.size <= PREPARED_MAX_ROWS ? prepared(statement) : statement).execute(db);
   const snapshot: IdentitySnapshot = { byUserId: new Map(), byAnonymousId: new Map() };
   for (const r of rows.rows) (r.kind === "u" ? snapshot.byUserId : snapshot.byAnonymousId).set(r.key, { id: r.id, userId: r.user_id });
   return snapshot;

@@ -1,5 +1,5 @@
 import type { CardRef, IdentityPlan, IdentitySnapshot } from "@nurture/core";
-import type { DbOrTrx } from "@nurture/db";
+import { prepared, PREPARED_MAX_ROWS, type DbOrTrx } from "@nurture/db";
 import { sql } from "kysely";
 import type { IncomingEvent } from "./incoming-event";
 
@@ -75,7 +75,7 @@ export async function storeEvents(
   // The messages' properties and contexts travel as one JSON array each: PostgreSQL reads that in
   // a fraction of the time a text[] or jsonb[] literal of the same documents takes (every quote
   // escaped in it).
-  const rows = await sql<{ created: number | null; id: number | null; message_id: string | null }>`
+  const statement = sql<{ created: number | null; id: number | null; message_id: string | null }>`
     WITH created AS MATERIALIZED (
       SELECT c.ord, nextval(pg_get_serial_sequence('users', 'id')) AS id, c.user_id, c.first_at, c.last_at
         FROM unnest(${plan.created.map((c) => c.userId)}::text[], ${seen.map((s) => s.first.toISOString())}::timestamptz[],
@@ -132,7 +132,8 @@ export async function storeEvents(
     SELECT NULL, NULL, message_id FROM inserted
     UNION ALL
     SELECT NULL, NULL, NULL WHERE nurture_identity_race((SELECT count(*) FROM claimed) < ${unknown})
-  `.execute(db);
+  `;
+  const rows = await (events.length <= PREPARED_MAX_ROWS ? prepared(statement) : statement).execute(db);
 
   const createdIds: number[] = [];
   const storedMessageIds = new Set<string>();

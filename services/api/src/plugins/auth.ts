@@ -2,6 +2,7 @@ import { timingSafeEqual } from "node:crypto";
 import { AppError, findProjectBySecretKey, findProjectByWriteKey } from "@nurture/backend";
 import type { Db, ProjectRow } from "@nurture/db";
 import type { FastifyRequest } from "fastify";
+import { createKeyCache, type KeyCache } from "./write-key-cache";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -40,29 +41,18 @@ export function secretKeyAuth(db: Db) {
   };
 }
 
-/**
- * Write keys are looked up on every tracking request; a short-lived cache saves that round trip.
- * A rotated write key stops working at once in the process that rotated it and within
- * WRITE_KEY_CACHE_MS everywhere else. Unknown keys are not cached.
- */
+/** A rotated write key stops working at once in the process that rotated it and within this time everywhere else. */
 const WRITE_KEY_CACHE_MS = 5_000;
-const writeKeyCache = new WeakMap<Db, Map<string, { project: ProjectRow; until: number }>>();
+const writeKeyCaches = new WeakMap<Db, KeyCache<ProjectRow>>();
 
 export function forgetCachedWriteKeys(db: Db): void {
-  writeKeyCache.delete(db);
+  writeKeyCaches.get(db)?.clear();
 }
 
-async function projectForWriteKey(db: Db, key: string): Promise<ProjectRow | undefined> {
-  let cache = writeKeyCache.get(db);
-  if (!cache) writeKeyCache.set(db, (cache = new Map()));
-  const hit = cache.get(key);
-  if (hit && hit.until > Date.now()) return hit.project;
-  const project = await findProjectByWriteKey(db, key);
-  if (project) {
-    if (cache.size > 10_000) cache.clear();
-    cache.set(key, { project, until: Date.now() + WRITE_KEY_CACHE_MS });
-  } else cache.delete(key);
-  return project;
+function projectForWriteKey(db: Db, key: string): Promise<ProjectRow | undefined> {
+  let cache = writeKeyCaches.get(db);
+  if (!cache) writeKeyCaches.set(db, (cache = createKeyCache({ lookup: (k) => findProjectByWriteKey(db, k), ttlMs: WRITE_KEY_CACHE_MS })));
+  return cache.get(key);
 }
 
 /** The write key from HTTP Basic, a Bearer header, the body (`writeKey`) or the query string. */

@@ -6,8 +6,9 @@ import type { Logger } from "pino";
  * shares one budget per project and Redis's clock is the only clock. A fixed-window counter would let
  * a client send twice its limit across a window edge and cannot express "N per second, bursts of M".
  *
- * KEYS[1] bucket; ARGV[1] ms between requests at the sustained rate; ARGV[2] burst size.
- * Returns { allowed (1|0), ms until the next request would be allowed, requests left in the burst }.
+ * A call takes up to ARGV[3] requests at once (a lease, see LEASE_SHARE), as many as the bucket holds.
+ * KEYS[1] bucket; ARGV[1] ms between requests at the sustained rate; ARGV[2] burst size; ARGV[3] wanted.
+ * Returns { requests taken (0 when refused), ms until the next request would be allowed, requests left }.
  */
 const GCRA = `
 local t = redis.call('TIME')
@@ -16,13 +17,25 @@ local interval = tonumber(ARGV[1])
 local window = interval * tonumber(ARGV[2])
 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < now then tat = now end
-local next_tat = tat + interval
-if next_tat - now > window then
-  return {0, math.ceil(next_tat - window - now), 0}
+local taken = math.min(tonumber(ARGV[3]), math.floor((now + window - tat) / interval))
+if taken < 1 then
+  return {0, math.ceil(tat + interval - window - now), 0}
 end
+local next_tat = tat + taken * interval
 redis.call('SET', KEYS[1], tostring(next_tat), 'PX', math.ceil(next_tat - now) + 1)
-return {1, 0, math.floor((window - (next_tat - now)) / interval)}
+return {taken, 0, math.floor((window - (next_tat - now)) / interval)}
 `;
+
+/**
+ * A process takes this share of a second's budget (or of the burst, if smaller) from Redis at
+ * once and spends it locally, so a busy key costs Redis a call per lease instead of one per
+ * request; small limits (a share under one request) stay exact. Leased requests a process does
+ * not use within LEASE_MS are lost to the key: with P API processes a key can be refused after
+ * about (1 - P × LEASE_SHARE) of its budget at worst.
+ */
+const LEASE_SHARE = 1 / 20;
+const LEASE_MS = 1_000;
+const MAX_LEASES = 10_000;
 
 export type RateDecision = { allowed: true; remaining: number } | { allowed: false; retryAfterMs: number };
 
@@ -37,7 +50,14 @@ const COMMAND_TIMEOUT_MS = 250;
 /** One warning per interval while Redis is unavailable, with the number of requests let through. */
 const WARN_INTERVAL_MS = 30_000;
 
-type GcraRedis = Redis & { nurtureGcra(key: string, intervalMs: number, burst: number): Promise<[number, number, number]> };
+type GcraRedis = Redis & { nurtureGcra(key: string, intervalMs: number, burst: number, wanted: number): Promise<[number, number, number]> };
+
+interface Lease {
+  left: number;
+  until: number;
+  /** Requests left in Redis's bucket when the lease was taken. */
+  remaining: number;
+}
 
 export function createRateLimitStore(redisUrl: string, log: Logger): RateLimitStore {
   // Its own connection: no offline queue and no retries, so a dead Redis fails fast instead of
@@ -64,17 +84,54 @@ export function createRateLimitStore(redisUrl: string, log: Logger): RateLimitSt
     return null;
   };
 
+  const leases = new Map<string, Lease>();
+  // One lease call per key at a time: requests arriving meanwhile wait for it instead of each asking Redis.
+  const leasing = new Map<string, Promise<RateDecision | null>>();
+
+  async function lease(key: string, perSecond: number, burst: number): Promise<RateDecision | null> {
+    // Right after start-up the connection is still being made: wait for it as long as for a command.
+    if (redis.status !== "ready") await whenReady(redis, COMMAND_TIMEOUT_MS);
+    if (redis.status !== "ready") return failOpen(new Error(`Redis connection is ${redis.status}`));
+    const wanted = Math.max(1, Math.floor(Math.min(perSecond, burst) * LEASE_SHARE));
+    try {
+      const [taken, retryAfterMs, remaining] = await redis.nurtureGcra(key, 1000 / perSecond, burst, wanted);
+      if (taken === 0) return { allowed: false, retryAfterMs };
+      if (taken > 1) {
+        if (leases.size >= MAX_LEASES) leases.clear(); // many keys (most of them unknown ones): start over
+        leases.set(key, { left: taken - 1, until: Date.now() + LEASE_MS, remaining });
+      }
+      return { allowed: true, remaining: remaining + taken - 1 };
+    } catch (err) {
+      return failOpen(err);
+    }
+  }
+
+  function fromLease(key: string): RateDecision | undefined {
+    const held = leases.get(key);
+    if (!held) return undefined;
+    if (held.until <= Date.now() || held.left <= 0) {
+      leases.delete(key);
+      return undefined;
+    }
+    held.left--;
+    return { allowed: true, remaining: held.remaining + held.left };
+  }
+
   return {
     async take(key, perSecond, burst) {
-      // Right after start-up the connection is still being made: wait for it as long as for a command.
-      if (redis.status !== "ready") await whenReady(redis, COMMAND_TIMEOUT_MS);
-      if (redis.status !== "ready") return failOpen(new Error(`Redis connection is ${redis.status}`));
-      try {
-        const [allowed, retryAfterMs, remaining] = await redis.nurtureGcra(key, 1000 / perSecond, burst);
-        return allowed === 1 ? { allowed: true, remaining } : { allowed: false, retryAfterMs };
-      } catch (err) {
-        return failOpen(err);
+      for (;;) {
+        const local = fromLease(key);
+        if (local) return local;
+        const pending = leasing.get(key);
+        if (!pending) break;
+        // A refusal (or Redis failing) answers every request that waited for it alike.
+        const decision = await pending;
+        if (decision === null) skipped++;
+        if (decision === null || !decision.allowed) return decision;
       }
+      const pending = lease(key, perSecond, burst).finally(() => leasing.delete(key));
+      leasing.set(key, pending);
+      return pending;
     },
     close: () => redis.disconnect(),
   };
