@@ -1,5 +1,5 @@
 import type { EventCounter, LifecycleStage, UserCard } from "@nurture/core";
-import type { DbOrTrx, UserRow } from "@nurture/db";
+import type { DbOrTrx, EventRow, UserRow } from "@nurture/db";
 import { sql } from "kysely";
 import { segmentsCardSections } from "../segments/segment-card";
 import type { CardSection } from "./pipeline.types";
@@ -17,6 +17,17 @@ const eventStatsSection: CardSection = {
 const cardSections: CardSection[] = [eventStatsSection, ...segmentsCardSections];
 
 export async function loadCard(db: DbOrTrx, user: UserRow): Promise<UserCard> {
+  return (await loadCardAndEvents(db, user, 0)).card;
+}
+
+/** An event as json_agg spells it: timestamps as ISO strings. */
+type EventJson = Omit<EventRow, "occurred_at" | "received_at" | "processed_at"> & { occurred_at: string; received_at: string; processed_at: string | null };
+
+/**
+ * The card and, in the same round trip, up to `eventLimit` of the user's unprocessed events in
+ * time order (the pipeline's run reads both for every user it processes).
+ */
+export async function loadCardAndEvents(db: DbOrTrx, user: UserRow, eventLimit: number): Promise<{ card: UserCard; events: EventRow[] }> {
   const card: UserCard = {
     id: user.id,
     userId: user.user_id,
@@ -33,7 +44,18 @@ export async function loadCard(db: DbOrTrx, user: UserRow): Promise<UserCard> {
     emailUnsubscribed: user.email_unsubscribed_at !== null,
   };
   const columns = cardSections.map((s, i) => sql`${s.select(user.id)} AS ${sql.ref(`s${i}`)}`);
-  const row = (await sql<Record<string, unknown>>`SELECT ${sql.join(columns)}`.execute(db)).rows[0]!;
+  const events = sql`(SELECT coalesce(json_agg(e ORDER BY e.occurred_at, e.id), '[]') FROM (
+      SELECT * FROM events WHERE user_id = ${user.id} AND processed_at IS NULL ORDER BY occurred_at, id LIMIT ${eventLimit}
+    ) AS e) AS events`;
+  const row = (await sql<Record<string, unknown> & { events: EventJson[] }>`SELECT ${sql.join([...columns, events])}`.execute(db)).rows[0]!;
   cardSections.forEach((s, i) => s.apply(card, row[`s${i}`]));
-  return card;
+  return {
+    card,
+    events: row.events.map((e) => ({
+      ...e,
+      occurred_at: new Date(e.occurred_at),
+      received_at: new Date(e.received_at),
+      processed_at: e.processed_at === null ? null : new Date(e.processed_at),
+    })),
+  };
 }

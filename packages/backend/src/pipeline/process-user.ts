@@ -1,9 +1,8 @@
-import type { Db } from "@nurture/db";
+import type { DB, Db, ProjectRow, UserRow } from "@nurture/db";
 import type { Queues } from "@nurture/jobs";
-import { sql } from "kysely";
+import { sql, type Transaction } from "kysely";
 import type { Logger } from "pino";
-import { getProject } from "../projects/projects.repository";
-import { loadCard } from "./card-loader";
+import { loadCardAndEvents } from "./card-loader";
 import type { EmittedEvent, PipelineContext } from "./pipeline.types";
 import { processors } from "./processors";
 import { scheduleTick } from "./scheduling";
@@ -23,6 +22,41 @@ const BATCH = 500;
  * Runs the rule engine for one user in one transaction: the user row is locked, so two workers
  * handling the same user take turns and a redelivered job finds its events already processed.
  */
+/**
+ * Locks the user's row and reads its project in the same round trip (the project's row changes
+ * rarely, so the statement's snapshot, taken before any wait for the lock, is recent enough).
+ */
+async function lockUserWithProject(trx: Transaction<DB>, projectId: string, userId: number): Promise<{ user: UserRow; project: ProjectRow } | undefined> {
+  const row = await trx
+    .selectFrom("users")
+    .innerJoin("projects", "projects.id", "users.project_id")
+    .selectAll("users")
+    .select([
+      "projects.name as project_name",
+      "projects.write_key as project_write_key",
+      "projects.secret_key_hash as project_secret_key_hash",
+      "projects.settings as project_settings",
+      "projects.config_version as project_config_version",
+      "projects.created_at as project_created_at",
+    ])
+    .where("users.id", "=", userId)
+    .where("users.project_id", "=", projectId)
+    .forUpdate("users")
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const { project_name, project_write_key, project_secret_key_hash, project_settings, project_config_version, project_created_at, ...user } = row;
+  const project: ProjectRow = {
+    id: projectId,
+    name: project_name,
+    write_key: project_write_key,
+    secret_key_hash: project_secret_key_hash,
+    settings: project_settings,
+    config_version: project_config_version,
+    created_at: project_created_at,
+  };
+  return { user, project };
+}
+
 export async function processUser(deps: PipelineDeps, projectId: string, userId: number): Promise<{ processed: number }> {
   const afterCommit: (() => Promise<void>)[] = [];
   let nextTick: Date | null = null;
@@ -30,32 +64,23 @@ export async function processUser(deps: PipelineDeps, projectId: string, userId:
   const log = deps.log.child({ projectId, userId });
 
   const processed = await deps.db.transaction().execute(async (trx) => {
-    const user = await trx.selectFrom("users").selectAll().where("id", "=", userId).where("project_id", "=", projectId).forUpdate().executeTakeFirst();
+    const locked = await lockUserWithProject(trx, projectId, userId);
     // Merged into another card meanwhile: that card's own job covers the events.
-    if (!user) return 0;
+    if (!locked) return 0;
+    const { user, project } = locked;
     const now = deps.now();
-    const events = await trx
-      .selectFrom("events")
-      .selectAll()
-      .where("user_id", "=", userId)
-      .where("processed_at", "is", null)
-      .orderBy("occurred_at")
-      .orderBy("id")
-      .limit(BATCH + 1)
-      .execute();
+    const { card, events } = await loadCardAndEvents(trx, user, BATCH + 1);
     more = events.length > BATCH;
     const batch = events.slice(0, BATCH);
     const tickDue = user.next_tick_at !== null && user.next_tick_at <= now;
     if (batch.length === 0 && !tickDue) return 0;
 
-    const project = await getProject(trx, projectId);
-    if (!project) return 0;
     const emitted: EmittedEvent[] = [];
     const ctx: PipelineContext = {
       trx,
       project,
       user,
-      card: await loadCard(trx, user),
+      card,
       events: batch,
       emitted,
       now,
