@@ -163,6 +163,7 @@ async function benchTrackLatency(url: string, db: Parameters<typeof createProjec
     return result.latency.p99;
   };
   await measure("/v1/track")();
-  const result = await alternate(3, measure("/bench/noop"), measure("/v1/track"));
+  // Five rounds: at this rate one burst of load from elsewhere moves a round's p99 several-fold.
+  const result = await alternate(5, measure("/bench/noop"), measure("/v1/track"));
   return [line("track-latency", result.ours, result.baseline, "ms p99", { rate: `${RATE} req/s`, target: "<= 3", errors5xx, samples: result.samples })];
 }
