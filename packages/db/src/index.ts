@@ -1,4 +1,4 @@
 export * from "./schema";
 export * from "./database";
 export * from "./migrator";
-export { prepared, PREPARED_MAX_ROWS } from "./prepared-statements";
+export { prepared } from "./prepared-statements";

@@ -5,22 +5,23 @@ import type pg from "pg";
 const MARK = "/* nurture:prepared */";
 
 /**
- * Marks a statement run for every tracking request to be prepared once per connection and then
- * only bound and executed: PostgreSQL stops parsing and analysing its text each time (a good part
- * of its work for a single event), and the text (kilobytes for a CTE) stops crossing the socket.
- * Only for statements whose text takes a few shapes, since each shape stays prepared for the life
- * of the connection.
- */
-export function prepared<T>(query: RawBuilder<T>): RawBuilder<T> {
-  return sql<T>`${sql.raw(MARK)} ${query}`;
-}
-
-/**
  * Statements over arrays are prepared only up to this many elements: after five runs PostgreSQL
  * may keep one generic plan, which guesses ten elements per array, and a plan fitted to ten rows
  * must not be used for a batch of two thousand (a large batch's planning is a small part of its cost).
  */
-export const PREPARED_MAX_ROWS = 50;
+const PREPARED_MAX_ROWS = 50;
+
+/**
+ * Marks a statement run for every tracking request to be prepared once per connection and then
+ * only bound and executed: PostgreSQL stops parsing and analysing its text each time (a good part
+ * of its work for a single event), and the text (kilobytes for a CTE) stops crossing the socket.
+ * Only for statements whose text takes a few shapes, since each shape stays prepared for the life
+ * of the connection. `rows` is the most elements any of its arrays holds; above PREPARED_MAX_ROWS
+ * the statement is returned unmarked and planned for its values as usual.
+ */
+export function prepared<T>(query: RawBuilder<T>, rows: number): RawBuilder<T> {
+  return rows > PREPARED_MAX_ROWS ? query : sql<T>`${sql.raw(MARK)} ${query}`;
+}
 
 /**
  * The pool kysely runs on: marked statements go as named (prepared) ones. Named statements need a

@@ -1,5 +1,5 @@
 import type { IdentitySnapshot } from "@nurture/core";
-import { prepared, PREPARED_MAX_ROWS, type DB, type DbOrTrx } from "@nurture/db";
+import { prepared, type DB, type DbOrTrx } from "@nurture/db";
 import { sql, type Transaction } from "kysely";
 import type { IncomingEvent } from "./incoming-event";
 
@@ -48,7 +48,7 @@ export async function loadSnapshot(db: DbOrTrx, projectId: string, events: reado
          WHERE a.project_id = ${projectId} AND a.anonymous_id = k.key LIMIT 1
       ) AS u
   `;
-  const rows = await (userIds.size + anonymousIds.size <= PREPARED_MAX_ROWS ? prepared(statement) : statement).execute(db);
+  const rows = await prepared(statement, Math.max(userIds.size, anonymousIds.size)).execute(db);
   const snapshot: IdentitySnapshot = { byUserId: new Map(), byAnonymousId: new Map() };
   for (const r of rows.rows) (r.kind === "u" ? snapshot.byUserId : snapshot.byAnonymousId).set(r.key, { id: r.id, userId: r.user_id });
   return snapshot;

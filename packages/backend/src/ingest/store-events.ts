@@ -1,5 +1,5 @@
 import type { CardRef, IdentityPlan, IdentitySnapshot } from "@nurture/core";
-import { prepared, PREPARED_MAX_ROWS, type DbOrTrx } from "@nurture/db";
+import { prepared, type DbOrTrx } from "@nurture/db";
 import { sql } from "kysely";
 import type { IncomingEvent } from "./incoming-event";
 
@@ -133,7 +133,7 @@ export async function storeEvents(
     UNION ALL
     SELECT NULL, NULL, NULL WHERE nurture_identity_race((SELECT count(*) FROM claimed) < ${unknown})
   `;
-  const rows = await (events.length <= PREPARED_MAX_ROWS ? prepared(statement) : statement).execute(db);
+  const rows = await prepared(statement, events.length).execute(db);
 
   const createdIds: number[] = [];
   const storedMessageIds = new Set<string>();

@@ -44,14 +44,16 @@ export async function loadCardAndEvents(db: DbOrTrx, user: UserRow, eventLimit: 
     emailUnsubscribed: user.email_unsubscribed_at !== null,
   };
   const columns = cardSections.map((s, i) => sql`${s.select(user.id)} AS ${sql.ref(`s${i}`)}`);
-  const events = sql`(SELECT coalesce(json_agg(e ORDER BY e.occurred_at, e.id), '[]') FROM (
-      SELECT * FROM events WHERE user_id = ${user.id} AND processed_at IS NULL ORDER BY occurred_at, id LIMIT ${eventLimit}
-    ) AS e) AS events`;
-  const row = (await sql<Record<string, unknown> & { events: EventJson[] }>`SELECT ${sql.join([...columns, events])}`.execute(db)).rows[0]!;
+  if (eventLimit > 0) {
+    columns.push(sql`(SELECT coalesce(json_agg(e ORDER BY e.occurred_at, e.id), '[]') FROM (
+        SELECT * FROM events WHERE user_id = ${user.id} AND processed_at IS NULL ORDER BY occurred_at, id LIMIT ${eventLimit}
+      ) AS e) AS events`);
+  }
+  const row = (await sql<Record<string, unknown> & { events?: EventJson[] }>`SELECT ${sql.join(columns)}`.execute(db)).rows[0]!;
   cardSections.forEach((s, i) => s.apply(card, row[`s${i}`]));
   return {
     card,
-    events: row.events.map((e) => ({
+    events: (row.events ?? []).map((e) => ({
       ...e,
       occurred_at: new Date(e.occurred_at),
       received_at: new Date(e.received_at),

@@ -19,10 +19,6 @@ export interface PipelineDeps {
 const BATCH = 500;
 
 /**
- * Runs the rule engine for one user in one transaction: the user row is locked, so two workers
- * handling the same user take turns and a redelivered job finds its events already processed.
- */
-/**
  * Locks the user's row and reads its project in the same round trip (the project's row changes
  * rarely, so the statement's snapshot, taken before any wait for the lock, is recent enough).
  */
@@ -57,6 +53,10 @@ async function lockUserWithProject(trx: Transaction<DB>, projectId: string, user
   return { user, project };
 }
 
+/**
+ * Runs the rule engine for one user in one transaction: the user row is locked, so two workers
+ * handling the same user take turns and a redelivered job finds its events already processed.
+ */
 export async function processUser(deps: PipelineDeps, projectId: string, userId: number): Promise<{ processed: number }> {
   const afterCommit: (() => Promise<void>)[] = [];
   let nextTick: Date | null = null;

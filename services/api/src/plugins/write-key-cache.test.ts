@@ -9,6 +9,18 @@ function controlledLookup() {
 }
 const settle = () => new Promise((r) => setImmediate(r));
 
+/** A cache holding "v1" for wk_a, at 3 s: past half its 5 s life, so the next get refreshes it. */
+async function cacheDueForRefresh() {
+  const clock = { now: 0 };
+  const { calls, lookup } = controlledLookup();
+  const cache = createKeyCache({ lookup, ttlMs: 5_000, now: () => clock.now });
+  const first = cache.get("wk_a");
+  calls[0]!.resolve("v1");
+  await first;
+  clock.now = 3_000;
+  return { clock, calls, cache };
+}
+
 describe("write key cache", () => {
   it("looks a key up once however many requests ask for it at the same time", async () => {
     const { calls, lookup } = controlledLookup();
@@ -22,13 +34,7 @@ describe("write key cache", () => {
   });
 
   it("refreshes a busy key in the background from half its life on, answering from the entry meanwhile", async () => {
-    let clock = 0;
-    const { calls, lookup } = controlledLookup();
-    const cache = createKeyCache({ lookup, ttlMs: 5_000, now: () => clock });
-    const first = cache.get("wk_a");
-    calls[0]!.resolve("v1");
-    await first;
-    clock = 3_000;
+    const { calls, cache } = await cacheDueForRefresh();
     expect(await cache.get("wk_a")).toBe("v1");
     expect(await cache.get("wk_a")).toBe("v1");
     expect(calls).toHaveLength(2);
@@ -38,17 +44,11 @@ describe("write key cache", () => {
   });
 
   it("stops answering for a key after its life when the refresh failed, and the next request sees the error", async () => {
-    let clock = 0;
-    const { calls, lookup } = controlledLookup();
-    const cache = createKeyCache({ lookup, ttlMs: 5_000, now: () => clock });
-    const first = cache.get("wk_a");
-    calls[0]!.resolve("v1");
-    await first;
-    clock = 3_000;
+    const { clock, calls, cache } = await cacheDueForRefresh();
     expect(await cache.get("wk_a")).toBe("v1");
     calls[1]!.reject(new Error("database down"));
     await settle();
-    clock = 5_001;
+    clock.now = 5_001;
     const expired = cache.get("wk_a");
     calls[2]!.reject(new Error("database down"));
     await expect(expired).rejects.toThrow("database down");
