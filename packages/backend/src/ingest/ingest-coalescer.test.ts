@@ -75,7 +75,7 @@ describe("group commit of ingestion requests", () => {
 
   it("lets a project sending little go at once: each small request in its own transaction", async () => {
     const coalescer = createIngestCoalescer(tdb.db);
-    const ids = ["s-a", "s-b", "s-c", "s-d", "s-e"];
+    const ids = ["s-a", "s-b", "s-c"];
     await Promise.all(ids.map((id) => coalescer.ingest(projectId, [track(id, `visitor-${id}`)])));
     expect(new Set(Object.values(await transactionOf(ids))).size).toBe(ids.length);
   });
@@ -86,7 +86,8 @@ describe("group commit of ingestion requests", () => {
     // All about one visitor, as a page firing many events at once: each would lock the same card.
     const results = await Promise.all(ids.map((id) => coalescer.ingest(projectId, [track(id, "visitor-burst")])));
     expect(results.every((r) => r.stored === 1)).toBe(true);
-    expect(new Set(Object.values(await transactionOf(ids))).size).toBeLessThanOrEqual(9);
+    // The first three go at once; the rest wait for one of them to end, then go together.
+    expect(new Set(Object.values(await transactionOf(ids))).size).toBeLessThanOrEqual(4);
   });
 
   it("takes no more messages into one transaction than its limit", async () => {

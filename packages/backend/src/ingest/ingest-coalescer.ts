@@ -17,7 +17,9 @@ export interface IngestCoalescerOptions {
   /**
    * Transactions any project may have under way in this process, however small its requests: a
    * burst of single events (often about one visitor, whose card they all lock) waits and goes
-   * together instead of holding a connection each while they take turns.
+   * together instead of holding a connection each while they take turns. Three keep a site's
+   * occasional concurrent requests from waiting while making a burst's groups large: at 8, a
+   * burst of 20 single events was 8 one-event commits and small groups, and its p99 twice as long.
    */
   maxTransactions?: number;
 }
@@ -40,7 +42,8 @@ interface Lane {
  * trip per statement, whatever the number of messages, so while a project already has a lot
  * being stored, only a couple of its transactions run and its next requests wait for one of them
  * to end, then are stored together in one. A project sending little never waits: its requests go
- * at once, each in its own transaction, as without coalescing.
+ * at once, each in its own transaction, as without coalescing, while fewer than `maxTransactions`
+ * of them are under way.
  *
  * Each request keeps its own outcome: if the shared transaction fails (one request's property
  * operation cannot apply, a bad identity, the database is gone), nothing of it was committed and
@@ -50,7 +53,7 @@ export function createIngestCoalescer(db: Db, options: IngestCoalescerOptions = 
   const busyAt = options.busyAt ?? 200;
   const transactionsWhenBusy = options.transactionsWhenBusy ?? 2;
   const maxEvents = options.maxEvents ?? 2_000;
-  const maxTransactions = options.maxTransactions ?? 8;
+  const maxTransactions = options.maxTransactions ?? 3;
   const lanes = new Map<string, Lane>();
 
   const alone = (projectId: string, request: Waiting) => ingestEvents(db, projectId, request.events).then(request.resolve, request.reject);

@@ -59,3 +59,22 @@ describe("new visitors named by concurrent batches", () => {
     expect(await eventCount(kim[0]!.id)).toBe(devices.length);
   });
 });
+
+describe("known visitors named by concurrent batches", () => {
+  it("keep every event and statistic, whatever order the batches name them in", async () => {
+    const visitors = Array.from({ length: 10 }, (_, i) => `known-v${i}`);
+    await ingestEvents(tdb.db, projectId, visitors.map((v) => event(`known-first-${v}`, { anonymousId: v })));
+    // Each batch writes the statistics of every card; opposite orders would deadlock unordered locks.
+    const batches = Array.from({ length: 16 }, (_, b) => {
+      const order = b % 2 === 0 ? visitors : [...visitors].reverse();
+      // Each batch later than the last: every card's last seen moves too.
+      return order.map((v) => ({ ...event(`known-${b}-${v}`, { anonymousId: v }), occurredAt: new Date(Date.UTC(2026, 2, 2, 10, b)) }));
+    });
+    const results = await Promise.all(batches.map((batch) => ingestEvents(tdb.db, projectId, batch)));
+
+    expect(results.every((r) => r.stored === visitors.length)).toBe(true);
+    const cards = await cardsOf(visitors);
+    expect(new Set(cards.values()).size).toBe(visitors.length);
+    for (const card of cards.values()) expect(await eventCount(card)).toBe(1 + batches.length);
+  });
+});

@@ -69,8 +69,7 @@ function isIdentityRace(err: unknown): boolean {
 /**
  * Most batches change no identity but create cards for visitors nobody has seen yet, if any: they
  * skip the identity locks (storeEvents notices a concurrent creation of the same visitor), and a
- * batch with at most one existing card and no property changes is a single statement that needs
- * no transaction around it. A batch that renames or merges cards or moves a known anonymous id
+ * batch with no property changes is a single statement that needs no transaction around it. A batch that renames or merges cards or moves a known anonymous id
  * takes the locks and plans again on what it then sees. A merge locks the folded card's row before
  * moving its events, so an unlocked batch either lands before it (and is moved along) or fails its
  * foreign key and is redone locked.
@@ -81,7 +80,7 @@ async function storeBatch(db: Db, projectId: string, events: readonly IncomingEv
     const plan = planIdentities(events, snapshot);
     const movesIdentities = plan.renamed.length + plan.merges.length > 0 || plan.links.some((l) => snapshot.byAnonymousId.has(l.anonymousId));
     if (!movesIdentities) {
-      if (isOneStatement(plan, events)) return storeEvents(db, projectId, plan, snapshot, events);
+      if (isOneStatement(events)) return storeEvents(db, projectId, plan, snapshot, events);
       return db.transaction().execute((trx) => storePlanned(trx, projectId, plan, snapshot, events));
     }
   }
@@ -92,12 +91,9 @@ async function storeBatch(db: Db, projectId: string, events: readonly IncomingEv
   });
 }
 
-/**
- * Events for new cards and at most one existing card, changing no properties: storing them is one
- * statement (with several existing cards, lockCards must order the row locks first).
- */
-function isOneStatement(plan: IdentityPlan, events: readonly IncomingEvent[]): boolean {
-  return existingCardIds(plan).length <= 1 && events.every((e) => e.traits === undefined && e.ops === undefined);
+/** Events changing no properties: storing them is one statement (which orders its own row locks). */
+function isOneStatement(events: readonly IncomingEvent[]): boolean {
+  return events.every((e) => e.traits === undefined && e.ops === undefined);
 }
 
 async function storePlanned(

@@ -64,6 +64,14 @@ export async function storeEvents(
   const seen = seenTimes(plan, events);
   const { links, unknown } = linksOf(plan, snapshot);
   const existing = existingCardIds(plan);
+  // Several existing cards are locked first, in id order, before anything of them is written
+  // (every write below reads `input`, which waits for this): concurrent batches about the same
+  // visitors then take turns on their statistics and cards instead of deadlocking. One card needs
+  // no ordering: the writes lock it anyway.
+  const lockExisting = existing.length > 1
+    ? sql`locked AS MATERIALIZED (SELECT id FROM users WHERE id = ANY(${existing}::bigint[]) ORDER BY id FOR NO KEY UPDATE),`
+    : sql``;
+  const afterLocks = existing.length > 1 ? sql`WHERE (SELECT count(*) FROM locked) >= 0` : sql``;
   const touchExisting = existing.length > 0
     ? sql`, touched AS (
         UPDATE users u SET first_seen_at = least(u.first_seen_at, t.first_at), last_seen_at = greatest(u.last_seen_at, t.last_at)
@@ -76,7 +84,7 @@ export async function storeEvents(
   // a fraction of the time a text[] or jsonb[] literal of the same documents takes (every quote
   // escaped in it).
   const statement = sql<{ created: number | null; id: number | null; message_id: string | null }>`
-    WITH created AS MATERIALIZED (
+    WITH ${lockExisting} created AS MATERIALIZED (
       SELECT c.ord, nextval(pg_get_serial_sequence('users', 'id')) AS id, c.user_id, c.first_at, c.last_at
         FROM unnest(${plan.created.map((c) => c.userId)}::text[], ${seen.map((s) => s.first.toISOString())}::timestamptz[],
                     ${seen.map((s) => s.last.toISOString())}::timestamptz[]) WITH ORDINALITY AS c(user_id, first_at, last_at, ord)
@@ -112,6 +120,7 @@ export async function storeEvents(
           jsonb_array_elements(${JSON.stringify(events.map((e) => e.context))}::jsonb)
         ) WITH ORDINALITY AS t(user_id, created, message_id, type, name, occurred_at, properties, context, idx)
         LEFT JOIN created c ON c.ord = t.created
+        ${afterLocks}
     ),
     inserted AS (
       INSERT INTO events (project_id, user_id, message_id, type, name, properties, context, occurred_at)
