@@ -1,2 +1,3 @@
 export * from "./job-catalog";
 export * from "./queues";
+export * from "./inbox-signals";

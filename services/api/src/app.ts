@@ -4,6 +4,7 @@ import { serializerCompiler, type ZodTypeProvider } from "fastify-type-provider-
 import { createPipelineNotifier } from "@nurture/backend";
 import type { AppDeps, AppOptions } from "./app-deps";
 import { registerErrorHandler } from "./plugins/error-handler";
+import { createInboxWaiters } from "./plugins/inbox-waiters";
 import { registerInputGuard } from "./plugins/input-guard";
 import { registerOpenApi } from "./plugins/openapi";
 import { registerRateLimit } from "./plugins/rate-limit";
@@ -28,7 +29,11 @@ const PUBLIC_PREFIXES = ["/v1/track", "/v1/page", "/v1/screen", "/v1/identify", 
 
 /** Builds the API without listening, so tests use `app.inject()` and main decides the port. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
-  const deps: AppDeps = { ...options, notifier: options.notifier ?? createPipelineNotifier(options.queues, options.log) };
+  const deps: AppDeps = {
+    ...options,
+    notifier: options.notifier ?? createPipelineNotifier(options.queues, options.log),
+    inboxWaiters: createInboxWaiters(options.redis, options.config.QUEUE_PREFIX, options.log),
+  };
   const app = Fastify({
     // pino's Logger and Fastify's logger interface differ only in typing.
     loggerInstance: deps.log as unknown as FastifyBaseLogger,
@@ -71,6 +76,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   // Pending pipeline signals go out before the process stops.
   app.addHook("onClose", async () => deps.notifier.flush());
+  // Waiting widget requests answer (with what the inbox holds) instead of holding up the close.
+  app.addHook("preClose", async () => deps.inboxWaiters.close());
 
   const isPublicPath = (path: string) => PUBLIC_PREFIXES.some((p) => path.startsWith(p));
   // The rate limit first: a refused request should cost as little as possible.

@@ -16,6 +16,11 @@ const noEmailLinks = () => {
  * a second queue hop. The same send-time checks apply as in the delivery worker (caps, quiet hours,
  * the step's condition); a message they hold back continues through its channel's queue.
  */
+/** A signal lost (Redis down) only means the widget finds the message on its next look. */
+function signalInbox(ctx: PipelineContext, userId: number): Promise<void> {
+  return ctx.queues.signalInbox(ctx.project.id, userId).catch((err) => ctx.log.debug({ err }, "inbox signal not sent"));
+}
+
 export async function deliverToInboxNow(ctx: PipelineContext, message: MessageRow, campaign: Campaign): Promise<void> {
   const prepared = await prepareSend(ctx.trx, { emailLinks: noEmailLinks }, message, ctx.now, {
     user: ctx.user,
@@ -35,6 +40,7 @@ export async function deliverToInboxNow(ctx: PipelineContext, message: MessageRo
       break;
     case "send":
       next = await markSent(ctx.trx, prepared.claim, ctx.now);
+      ctx.afterCommit(() => signalInbox(ctx, prepared.claim.user.id));
       break;
   }
   if (next) {

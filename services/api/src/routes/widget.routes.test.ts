@@ -67,6 +67,27 @@ describe("widget inbox", () => {
     expect(card.eventStats.$message_clicked.count).toBe(1);
   });
 
+  it("holds a waiting request until a popup arrives, and answers empty when none does", async () => {
+    await activeCampaign({ name: "Live popup", trigger: { type: "event", event: "asked_for_help" }, steps: [{ channel: "popup", content: { body: "Here to help" } }] });
+    await h.track("/v1/track", { anonymousId: "patient", event: "browsed" });
+    await h.drain();
+    const started = Date.now();
+    const waiting = inbox({ anonymousId: "patient", wait: "20" });
+    await h.track("/v1/track", { anonymousId: "patient", event: "asked_for_help" });
+    const res = await waiting;
+    expect(res.json().messages).toMatchObject([{ channel: "popup", content: { body: "Here to help" } }]);
+    // Woken by the worker's signal, not by the request's own look again after 5 s.
+    expect(Date.now() - started).toBeLessThan(4_500);
+
+    const quiet = Date.now();
+    expect((await inbox({ anonymousId: "nobody-writes-to-me", wait: "1" })).json()).toEqual({ messages: [] });
+    expect(Date.now() - quiet).toBeGreaterThanOrEqual(900);
+
+    const tooLong = await inbox({ anonymousId: "patient", wait: "600" });
+    expect(tooLong.statusCode).toBe(400);
+    expect(tooLong.json().error.details[0].path).toBe("querystring.wait");
+  });
+
   it("keeps one visitor out of another's inbox", async () => {
     await activeCampaign({ name: "Nudge", trigger: { type: "event", event: "nudge_me" }, steps: [{ channel: "popup", content: { body: "psst" } }] });
     await h.track("/v1/track", { anonymousId: "owner", event: "nudge_me" });

@@ -11,6 +11,19 @@ const visitor = {
   anonymousId: z.string().min(1).max(200),
   userId: z.string().min(1).max(200).optional(),
 };
+/** A waiting request looks at the inbox again at least this often, without a signal. */
+const LOOK_AGAIN_MS = 5_000;
+const LOOK_AGAIN_WITHOUT_CARD_MS = 1_000;
+const inboxQuery = z.object({
+  ...visitor,
+  wait: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(25)
+    .optional()
+    .describe("Seconds to hold the request while the inbox is empty: it answers as soon as a message arrives (long polling). 0 or absent answers at once."),
+});
 const identityHeader = z.object({ "x-nurture-identity": z.string().max(4_000).optional() }).loose();
 const widgetMessage = z.object({
   id: z.string(),
@@ -56,9 +69,9 @@ export function widgetRoutes(deps: AppDeps): FastifyPluginAsyncZod {
       {
         schema: {
           tags: ["widget"],
-          summary: "The visitor's pending popups and chat messages (write key + the visitor's ids)",
+          summary: "The visitor's pending popups and chat messages (write key + the visitor's ids); with `wait`, held until one arrives",
           description: "When the project requires identity verification, send the token your server signed for the user as `X-Nurture-Identity`.",
-          querystring: z.object(visitor),
+          querystring: inboxQuery,
           headers: identityHeader,
           response: { 200: z.object({ messages: z.array(widgetMessage) }) },
         },
@@ -66,7 +79,22 @@ export function widgetRoutes(deps: AppDeps): FastifyPluginAsyncZod {
       },
       async (request, reply) => {
         reply.header("cache-control", "no-store");
-        const visitor = await verifiedVisitor(deps, request.project, request.query, request.headers["x-nurture-identity"], { inbox: true });
+        const { wait, ...who } = request.query;
+        const look = () => verifiedVisitor(deps, request.project, who, request.headers["x-nurture-identity"], { inbox: true });
+        let visitor = await look();
+        if (wait !== undefined && wait > 0 && visitor.inbox.length === 0) {
+          // The visitor left (tab closed, navigation): stop waiting for them.
+          const left = new AbortController();
+          reply.raw.once("close", () => left.abort());
+          const deadline = Date.now() + wait * 1_000;
+          while (visitor.inbox.length === 0 && !left.signal.aborted && Date.now() < deadline) {
+            // A signal wakes the wait at once; looking again now and then covers a lost one, and a
+            // visitor whose card does not exist yet (their first events are in flight).
+            const slice = Math.min(deadline - Date.now(), visitor.user ? LOOK_AGAIN_MS : LOOK_AGAIN_WITHOUT_CARD_MS);
+            await deps.inboxWaiters.wait(request.project.id, visitor.user?.id ?? null, slice, left.signal);
+            if (!left.signal.aborted) visitor = await look();
+          }
+        }
         return { messages: visitor.inbox };
       },
     );

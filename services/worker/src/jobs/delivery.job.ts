@@ -114,6 +114,10 @@ export const deliveryJob = (async (deps, payload, job) => {
       return { outcome: result.status, reason: result.reason };
     case "sent":
       log.debug({ detail: result.detail }, "delivered");
+      if (result.claim.message.channel === "popup" || result.claim.message.channel === "chat") {
+        // Waiting widget requests answer at once; without the signal they find it on their next look.
+        await deps.queues.signalInbox(payload.projectId, result.claim.user.id).catch((err) => log.debug({ err }, "inbox signal not sent"));
+      }
       await enqueueNext(deps, result.next, log);
       return { outcome: "sent" };
     case "retrying":

@@ -1,0 +1,70 @@
+import { inboxSignalChannel, inboxSignalKey } from "@nurture/jobs";
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+
+export interface InboxWaiters {
+  /**
+   * Resolves when the user's inbox is signalled, after `ms`, or when `abort` fires, whichever comes
+   * first. With no user (a visitor without a card yet) only the time or the abort ends it.
+   */
+  wait(projectId: string, userId: number | null, ms: number, abort: AbortSignal): Promise<void>;
+  /** Ends every wait now (shutdown) and stops listening. */
+  close(): void;
+}
+
+/**
+ * Widget requests waiting for a visitor's inbox, woken by the signals the worker publishes after
+ * putting a message there (see inbox-signals). One subscriber connection per API process, opened
+ * on the first wait; it reconnects and resubscribes on its own after a Redis outage, during which
+ * waits simply run out their time.
+ */
+export function createInboxWaiters(redis: Redis, prefix: string, log: Logger): InboxWaiters {
+  const waiting = new Map<string, Set<() => void>>();
+  const all = new Set<() => void>();
+  let subscriber: Redis | undefined;
+
+  const listen = () => {
+    if (subscriber) return;
+    // Subscribing waits for a connection instead of failing as the producer's commands do.
+    subscriber = redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
+    subscriber.on("error", () => {});
+    subscriber.on("message", (_channel: string, key: string) => {
+      for (const wake of [...(waiting.get(key) ?? [])]) wake();
+    });
+    subscriber.subscribe(inboxSignalChannel(prefix)).catch((err) => log.warn({ err }, "inbox signals not subscribed; waiting widget requests look again on their own"));
+  };
+
+  return {
+    wait(projectId, userId, ms, abort) {
+      if (abort.aborted) return Promise.resolve();
+      if (userId !== null) listen();
+      return new Promise<void>((resolve) => {
+        const key = userId === null ? null : inboxSignalKey(projectId, userId);
+        const done = () => {
+          clearTimeout(timer);
+          abort.removeEventListener("abort", done);
+          all.delete(done);
+          if (key !== null) {
+            const set = waiting.get(key);
+            set?.delete(done);
+            if (set?.size === 0) waiting.delete(key);
+          }
+          resolve();
+        };
+        const timer = setTimeout(done, ms);
+        abort.addEventListener("abort", done, { once: true });
+        all.add(done);
+        if (key !== null) {
+          const set = waiting.get(key) ?? new Set();
+          set.add(done);
+          waiting.set(key, set);
+        }
+      });
+    },
+    close() {
+      for (const wake of [...all]) wake();
+      subscriber?.disconnect();
+      subscriber = undefined;
+    },
+  };
+}
