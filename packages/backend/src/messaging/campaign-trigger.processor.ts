@@ -65,14 +65,14 @@ async function fire(ctx: PipelineContext, campaign: Campaign, occurrence: Trigge
     trigger: triggerInfo(occurrence),
     scheduledFor,
     createdAt: ctx.now,
+    queued: { reason: `step 1 (${first.channel}) scheduled for ${scheduledFor.toISOString()}`, traces, trigger: base.trigger },
   });
   if (message === null) {
     decisions.push({ ...base, outcome: "already_received", reason: `a message for this step already exists (window ${repeat.windowKey})` });
     return;
   }
-  decisions.push({ ...base, outcome: "queued", messageId: message.id, reason: `step 1 (${first.channel}) scheduled for ${scheduledFor.toISOString()}`, traces });
   if (first.delayMs === 0 && (first.channel === "popup" || first.channel === "chat")) {
-    // The trigger's decision goes first on the record, then the send's.
+    // The decisions so far go on the record before the send's.
     await recordDecisions(ctx.trx, decisions.splice(0));
     return deliverToInboxNow(ctx, message, campaign);
   }

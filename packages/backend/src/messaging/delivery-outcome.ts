@@ -31,20 +31,10 @@ export async function scheduleNextStep(trx: Transaction<DB>, message: MessageRow
     trigger: message.trigger,
     scheduledFor,
     createdAt: now,
+    queued: { reason: `step ${at + 2} (${next.channel}) scheduled for ${scheduledFor.toISOString()}` },
   });
   if (inserted === null) return null;
   const id = inserted.id;
-  await recordDecision(trx, {
-    projectId: message.project_id,
-    campaignId: message.campaign_id,
-    userId: message.user_id,
-    stage: "trigger",
-    outcome: "queued",
-    stepId: next.id,
-    messageId: id,
-    reason: `step ${at + 2} (${next.channel}) scheduled for ${scheduledFor.toISOString()}`,
-    at: now,
-  });
   return { projectId: message.project_id, messageId: id, channel: next.channel, scheduledFor };
 }
 

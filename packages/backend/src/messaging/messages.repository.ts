@@ -1,4 +1,4 @@
-import type { PriorSeries } from "@nurture/core";
+import type { DecisionTraces, PriorSeries } from "@nurture/core";
 import type { DbOrTrx, MessageRow } from "@nurture/db";
 import { sql } from "kysely";
 
@@ -30,21 +30,33 @@ export interface NewMessage {
   trigger: Record<string, unknown>;
   scheduledFor: Date;
   createdAt: Date;
+  /** The "queued" decision recorded with the row: why, the audience's trace, and the trigger if it is to be shown. */
+  queued: { reason: string; traces?: DecisionTraces; trigger?: Record<string, unknown> };
 }
 
 /**
- * Inserts a ledger row unless one exists for (campaign, step, user, window): the unique key decides,
- * so duplicate triggers and retried runs add nothing. Returns the new row, or null when it existed.
+ * Inserts a ledger row, with its "queued" decision, unless one exists for (campaign, step, user,
+ * window): the unique key decides, so duplicate triggers and retried runs add nothing. Returns the
+ * new row, or null when it existed (and no decision was recorded).
  */
 export async function insertMessage(db: DbOrTrx, m: NewMessage): Promise<MessageRow | null> {
   // One round trip: a first step takes its id from the sequence and is its own series.
   const row = await sql<MessageRow>`
-    WITH n AS (SELECT nextval(pg_get_serial_sequence('messages', 'id')) AS id)
-    INSERT INTO messages (id, project_id, campaign_id, step_id, step_index, user_id, window_key, series_id, channel, trigger, scheduled_for, created_at)
-    SELECT n.id, ${m.projectId}, ${m.campaignId}, ${m.stepId}, ${m.stepIndex}, ${m.userId}, ${m.windowKey}, coalesce(${m.seriesId ?? null}::bigint, n.id), ${m.channel}, ${JSON.stringify(m.trigger)}::jsonb, ${m.scheduledFor}, ${m.createdAt}
-    FROM n
-    ON CONFLICT ON CONSTRAINT messages_once DO NOTHING
-    RETURNING *
+    WITH n AS (SELECT nextval(pg_get_serial_sequence('messages', 'id')) AS id),
+    inserted AS (
+      INSERT INTO messages (id, project_id, campaign_id, step_id, step_index, user_id, window_key, series_id, channel, trigger, scheduled_for, created_at)
+      SELECT n.id, ${m.projectId}, ${m.campaignId}, ${m.stepId}, ${m.stepIndex}, ${m.userId}, ${m.windowKey}, coalesce(${m.seriesId ?? null}::bigint, n.id), ${m.channel}, ${JSON.stringify(m.trigger)}::jsonb, ${m.scheduledFor}, ${m.createdAt}
+      FROM n
+      ON CONFLICT ON CONSTRAINT messages_once DO NOTHING
+      RETURNING *
+    ),
+    decision AS (
+      INSERT INTO message_decisions (project_id, campaign_id, user_id, stage, outcome, reason, step_id, message_id, trigger, traces, created_at)
+      SELECT project_id, campaign_id, user_id, 'trigger', 'queued', ${m.queued.reason}, step_id, id,
+             ${m.queued.trigger ? JSON.stringify(m.queued.trigger) : null}::jsonb, ${JSON.stringify(m.queued.traces ?? {})}::jsonb, created_at
+      FROM inserted
+    )
+    SELECT * FROM inserted
   `.execute(db);
   return row.rows[0] ?? null;
 }

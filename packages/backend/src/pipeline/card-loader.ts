@@ -1,6 +1,7 @@
 import type { EventCounter, LifecycleStage, UserCard } from "@nurture/core";
 import type { DbOrTrx, EventRow, UserRow } from "@nurture/db";
-import { sql } from "kysely";
+import { sql, type RawBuilder } from "kysely";
+import { parsePendingExpiries, pendingExpiriesSelect, type PendingExpiries } from "../scoring/score-ledger.repository";
 import { segmentsCardSections } from "../segments/segment-card";
 import type { CardSection } from "./pipeline.types";
 
@@ -17,17 +18,45 @@ const eventStatsSection: CardSection = {
 const cardSections: CardSection[] = [eventStatsSection, ...segmentsCardSections];
 
 export async function loadCard(db: DbOrTrx, user: UserRow): Promise<UserCard> {
-  return (await loadCardAndEvents(db, user, 0)).card;
+  return (await selectCard(db, user, {})).card;
 }
 
 /** An event as json_agg spells it: timestamps as ISO strings. */
 type EventJson = Omit<EventRow, "occurred_at" | "received_at" | "processed_at"> & { occurred_at: string; received_at: string; processed_at: string | null };
 
+/** What a pipeline run reads about its user before the processors start. */
+export interface RunInput {
+  card: UserCard;
+  /** Up to the limit of the user's unprocessed events, in time order. */
+  events: EventRow[];
+  expiries: PendingExpiries;
+}
+
 /**
- * The card and, in the same round trip, up to `eventLimit` of the user's unprocessed events in
- * time order (the pipeline's run reads both for every user it processes).
+ * Everything a run reads up front, in one round trip: the card, up to `eventLimit` unprocessed
+ * events, and the score's pending expiries.
  */
-export async function loadCardAndEvents(db: DbOrTrx, user: UserRow, eventLimit: number): Promise<{ card: UserCard; events: EventRow[] }> {
+export async function loadRun(db: DbOrTrx, user: UserRow, now: Date, eventLimit: number): Promise<RunInput> {
+  const { card, row } = await selectCard(db, user, {
+    events: sql`(SELECT coalesce(json_agg(e ORDER BY e.occurred_at, e.id), '[]') FROM (
+        SELECT * FROM events WHERE user_id = ${user.id} AND processed_at IS NULL ORDER BY occurred_at, id LIMIT ${eventLimit}
+      ) AS e)`,
+    expiries: pendingExpiriesSelect(user.id, now),
+  });
+  return {
+    card,
+    events: (row.events as EventJson[]).map((e) => ({
+      ...e,
+      occurred_at: new Date(e.occurred_at),
+      received_at: new Date(e.received_at),
+      processed_at: e.processed_at === null ? null : new Date(e.processed_at),
+    })),
+    expiries: parsePendingExpiries(row.expiries, now),
+  };
+}
+
+/** The card's sections and any `extra` columns, in one statement. */
+async function selectCard(db: DbOrTrx, user: UserRow, extra: Record<string, RawBuilder<unknown>>): Promise<{ card: UserCard; row: Record<string, unknown> }> {
   const card: UserCard = {
     id: user.id,
     userId: user.user_id,
@@ -43,21 +72,11 @@ export async function loadCardAndEvents(db: DbOrTrx, user: UserRow, eventLimit: 
     segmentIds: [],
     emailUnsubscribed: user.email_unsubscribed_at !== null,
   };
-  const columns = cardSections.map((s, i) => sql`${s.select(user.id)} AS ${sql.ref(`s${i}`)}`);
-  if (eventLimit > 0) {
-    columns.push(sql`(SELECT coalesce(json_agg(e ORDER BY e.occurred_at, e.id), '[]') FROM (
-        SELECT * FROM events WHERE user_id = ${user.id} AND processed_at IS NULL ORDER BY occurred_at, id LIMIT ${eventLimit}
-      ) AS e) AS events`);
-  }
-  const row = (await sql<Record<string, unknown> & { events?: EventJson[] }>`SELECT ${sql.join(columns)}`.execute(db)).rows[0]!;
+  const columns = [
+    ...cardSections.map((s, i) => sql`${s.select(user.id)} AS ${sql.ref(`s${i}`)}`),
+    ...Object.entries(extra).map(([name, select]) => sql`${select} AS ${sql.ref(name)}`),
+  ];
+  const row = (await sql<Record<string, unknown>>`SELECT ${sql.join(columns)}`.execute(db)).rows[0]!;
   cardSections.forEach((s, i) => s.apply(card, row[`s${i}`]));
-  return {
-    card,
-    events: (row.events ?? []).map((e) => ({
-      ...e,
-      occurred_at: new Date(e.occurred_at),
-      received_at: new Date(e.received_at),
-      processed_at: e.processed_at === null ? null : new Date(e.processed_at),
-    })),
-  };
+  return { card, row };
 }

@@ -3,6 +3,7 @@ import type { DB, EventRow, ProjectRow, UserRow } from "@nurture/db";
 import type { Queues } from "@nurture/jobs";
 import type { RawBuilder, Transaction } from "kysely";
 import type { Logger } from "pino";
+import type { PendingExpiries } from "../scoring/score-ledger.repository";
 
 export interface EmittedEvent {
   name: string;
@@ -21,8 +22,14 @@ export interface PipelineContext {
   events: EventRow[];
   /** System events emitted earlier in this run (stored on the timeline after the processors). */
   emitted: EmittedEvent[];
+  /** Whether the run holds the project's segments lock, shared (see segments-lock); tried with the user's row lock. */
+  segmentsLocked: boolean;
+  /** The score's awards due to expire by `now` and its next expiry after, read with the card. */
+  expiries: PendingExpiries;
   now: Date;
   emit(name: string, properties: Record<string, unknown>): void;
+  /** Card columns to write with the run's bookkeeping statement (the card object is updated by the caller). */
+  updateCard(changes: CardColumns): void;
   /** Asks for another run at `at` (time-relative rules); the earliest request wins. */
   scheduleAt(at: Date): void;
   /** Runs after the transaction commits, e.g. to enqueue a delivery job. */
@@ -33,6 +40,9 @@ export interface PipelineContext {
 }
 
 export type Processor = (ctx: PipelineContext) => Promise<void>;
+
+/** The users columns processors own, written once per run. */
+export type CardColumns = Partial<Pick<UserRow, "score" | "grade" | "lifecycle_stage">>;
 
 /**
  * A part of the card a feature keeps in its own tables: one SQL expression yielding a JSON value

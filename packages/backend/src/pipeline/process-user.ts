@@ -2,8 +2,9 @@ import type { DB, Db, ProjectRow, UserRow } from "@nurture/db";
 import type { Queues } from "@nurture/jobs";
 import { sql, type Transaction } from "kysely";
 import type { Logger } from "pino";
-import { loadCardAndEvents } from "./card-loader";
-import type { EmittedEvent, PipelineContext } from "./pipeline.types";
+import { tryLockSegmentsShared } from "../segments/segments-lock";
+import { loadRun } from "./card-loader";
+import type { CardColumns, EmittedEvent, PipelineContext } from "./pipeline.types";
 import { processors } from "./processors";
 import { scheduleTick } from "./scheduling";
 
@@ -20,9 +21,14 @@ const BATCH = 500;
 
 /**
  * Locks the user's row and reads its project in the same round trip (the project's row changes
- * rarely, so the statement's snapshot, taken before any wait for the lock, is recent enough).
+ * rarely, so the statement's snapshot, taken before any wait for the lock, is recent enough), and
+ * tries the project's segments lock, shared, on the way.
  */
-async function lockUserWithProject(trx: Transaction<DB>, projectId: string, userId: number): Promise<{ user: UserRow; project: ProjectRow } | undefined> {
+async function lockUserWithProject(
+  trx: Transaction<DB>,
+  projectId: string,
+  userId: number,
+): Promise<{ user: UserRow; project: ProjectRow; segmentsLocked: boolean } | undefined> {
   const row = await trx
     .selectFrom("users")
     .innerJoin("projects", "projects.id", "users.project_id")
@@ -34,13 +40,14 @@ async function lockUserWithProject(trx: Transaction<DB>, projectId: string, user
       "projects.settings as project_settings",
       "projects.config_version as project_config_version",
       "projects.created_at as project_created_at",
+      tryLockSegmentsShared(projectId).as("segments_locked"),
     ])
     .where("users.id", "=", userId)
     .where("users.project_id", "=", projectId)
     .forUpdate("users")
     .executeTakeFirst();
   if (!row) return undefined;
-  const { project_name, project_write_key, project_secret_key_hash, project_settings, project_config_version, project_created_at, ...user } = row;
+  const { project_name, project_write_key, project_secret_key_hash, project_settings, project_config_version, project_created_at, segments_locked, ...user } = row;
   const project: ProjectRow = {
     id: projectId,
     name: project_name,
@@ -50,7 +57,7 @@ async function lockUserWithProject(trx: Transaction<DB>, projectId: string, user
     config_version: project_config_version,
     created_at: project_created_at,
   };
-  return { user, project };
+  return { user, project, segmentsLocked: segments_locked };
 }
 
 /**
@@ -61,15 +68,16 @@ export async function processUser(deps: PipelineDeps, projectId: string, userId:
   const afterCommit: (() => Promise<void>)[] = [];
   let nextTick: Date | null = null;
   let more = false;
+  const cardChanges: CardColumns = {};
   const log = deps.log.child({ projectId, userId });
 
   const processed = await deps.db.transaction().execute(async (trx) => {
     const locked = await lockUserWithProject(trx, projectId, userId);
     // Merged into another card meanwhile: that card's own job covers the events.
     if (!locked) return 0;
-    const { user, project } = locked;
+    const { user, project, segmentsLocked } = locked;
     const now = deps.now();
-    const { card, events } = await loadCardAndEvents(trx, user, BATCH + 1);
+    const { card, events, expiries } = await loadRun(trx, user, now, BATCH + 1);
     more = events.length > BATCH;
     const batch = events.slice(0, BATCH);
     const tickDue = user.next_tick_at !== null && user.next_tick_at <= now;
@@ -83,19 +91,23 @@ export async function processUser(deps: PipelineDeps, projectId: string, userId:
       card,
       events: batch,
       emitted,
+      segmentsLocked,
+      expiries,
       now,
       emit: (name, properties) => emitted.push({ name, properties, occurredAt: now }),
       scheduleAt: (at) => {
         if (nextTick === null || at < nextTick) nextTick = at;
       },
       afterCommit: (fn) => afterCommit.push(fn),
+      updateCard: (changes) => Object.assign(cardChanges, changes),
       queues: deps.queues,
       log,
     };
     for (const processor of processors) await processor.run(ctx);
 
     // One statement for the run's bookkeeping: its system events on the timeline, its events
-    // marked processed, the user's next tick.
+    // marked processed, the user's next tick and the card columns the processors changed.
+    const changed = Object.entries(cardChanges).map(([column, value]) => sql`, ${sql.ref(column)} = ${value}`);
     await sql`
       WITH emitted AS (
         INSERT INTO events (project_id, user_id, message_id, type, name, properties, occurred_at, processed_at)
@@ -107,7 +119,7 @@ export async function processUser(deps: PipelineDeps, projectId: string, userId:
       processed AS (
         UPDATE events SET processed_at = ${now}::timestamptz WHERE id = ANY(${batch.map((e) => e.id)}::bigint[])
       )
-      UPDATE users SET next_tick_at = ${nextTick}::timestamptz WHERE id = ${userId}
+      UPDATE users SET next_tick_at = ${nextTick}::timestamptz ${sql.join(changed, sql``)} WHERE id = ${userId}
     `.execute(trx);
     return batch.length;
   });

@@ -1,6 +1,6 @@
 import { utcDay, type AwardHistory, type ScoringRule } from "@nurture/core";
 import type { DbOrTrx } from "@nurture/db";
-import { sql } from "kysely";
+import { sql, type RawBuilder } from "kysely";
 import { decodeCursor, encodeCursor, type Page } from "../users/users.repository";
 
 export interface LedgerEntry {
@@ -77,24 +77,34 @@ export interface DueExpiry {
   expiresAt: Date;
 }
 
+export interface PendingExpiries {
+  due: DueExpiry[];
+  next: Date | null;
+}
+
 /**
  * Awards whose points stop counting at or before `now` and have not been taken back yet (earliest
- * first), and the first pending expiry after `now`: one round trip on the pending-expiry index.
+ * first), and the first pending expiry after `now`, on the pending-expiry index: a JSON expression
+ * the pipeline reads in the same round trip as the card (parse it with parsePendingExpiries).
  */
-export async function pendingExpiries(db: DbOrTrx, userId: number, now: Date): Promise<{ due: DueExpiry[]; next: Date | null }> {
-  const rows = await sql<{ id: number; rule_id: string; event_id: number; event_name: string; delta: number; expires_at: Date }>`
+export function pendingExpiriesSelect(userId: number, now: Date): RawBuilder<unknown> {
+  return sql`(SELECT coalesce(json_agg(json_build_array(x.id, x.rule_id, x.event_id, x.event_name, x.delta, x.expires_at) ORDER BY x.expires_at, x.id), '[]') FROM (
     (SELECT id, rule_id, event_id, event_name, delta, expires_at FROM score_ledger
      WHERE user_id = ${userId} AND kind = 'award' AND expires_at IS NOT NULL AND expired_at IS NULL AND expires_at <= ${now}
      ORDER BY expires_at, id)
     UNION ALL
     (SELECT id, rule_id, event_id, event_name, delta, expires_at FROM score_ledger
      WHERE user_id = ${userId} AND kind = 'award' AND expires_at IS NOT NULL AND expired_at IS NULL AND expires_at > ${now}
-     ORDER BY expires_at LIMIT 1)`.execute(db);
+     ORDER BY expires_at LIMIT 1)) AS x)`;
+}
+
+export function parsePendingExpiries(value: unknown, now: Date): PendingExpiries {
   const due: DueExpiry[] = [];
   let next: Date | null = null;
-  for (const r of rows.rows) {
-    if (r.expires_at.getTime() <= now.getTime()) due.push({ id: r.id, ruleId: r.rule_id, eventId: r.event_id, eventName: r.event_name, points: r.delta, expiresAt: r.expires_at });
-    else next = r.expires_at;
+  for (const [id, ruleId, eventId, eventName, delta, expiresAt] of value as [number, string, number, string, number, string][]) {
+    const at = new Date(expiresAt);
+    if (at.getTime() <= now.getTime()) due.push({ id, ruleId, eventId, eventName, points: delta, expiresAt: at });
+    else next = at;
   }
   return { due, next };
 }

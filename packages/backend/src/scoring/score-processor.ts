@@ -1,7 +1,7 @@
 import { awardPoints, computeGrade, detectCrossings, utcDay, type ScoringEvent } from "@nurture/core";
 import type { PipelineContext, Processor } from "../pipeline/pipeline.types";
 import { getGradeModel } from "./grade-model.repository";
-import { existingAwards, insertLedgerEntries, loadAwardHistory, markExpired, pendingExpiries, type LedgerEntry } from "./score-ledger.repository";
+import { existingAwards, insertLedgerEntries, loadAwardHistory, markExpired, type LedgerEntry } from "./score-ledger.repository";
 import { recomputeUserScores } from "./score-recompute";
 import { forProjectConfig } from "../projects/project-config-cache";
 import { activeRules, scoringRuleOf } from "./scoring-rules.repository";
@@ -30,7 +30,7 @@ export const scoringProcessor: Processor = async (ctx) => {
     if (score !== before) changes.push({ delta: score - before, score, ruleId: null, eventId: null, event: MERGED, reason: "merged" });
   }
 
-  const { due, next: nextStored } = await pendingExpiries(trx, user.id, now);
+  const { due, next: nextStored } = ctx.expiries;
   for (const d of due) {
     score -= d.points;
     entries.push({ kind: "expiry", ruleId: d.ruleId, eventId: d.eventId, eventName: d.eventName, delta: -d.points, scoreAfter: score, effectiveAt: d.expiresAt, expiresAt: null, expiredAt: null });
@@ -47,7 +47,7 @@ export const scoringProcessor: Processor = async (ctx) => {
   const grade = computeGrade(model?.model ?? null, card.properties)?.grade ?? null;
 
   if (score !== card.score || grade !== card.grade) {
-    await trx.updateTable("users").set({ score, grade }).where("id", "=", user.id).execute();
+    ctx.updateCard({ score, grade });
     card.score = score;
     card.grade = grade;
   }

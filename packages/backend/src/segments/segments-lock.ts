@@ -1,5 +1,5 @@
 import type { DbOrTrx } from "@nurture/db";
-import { sql } from "kysely";
+import { sql, type RawBuilder } from "kysely";
 
 /**
  * Saving a segment (counters and membership rebuilt set-based) and the pipeline (counters and
@@ -13,11 +13,11 @@ export async function lockSegmentsForRebuild(trx: DbOrTrx, projectId: string): P
 }
 
 /**
- * The pipeline already holds the user's row when it gets here, and a rebuild needs key-share locks on
- * users rows for its foreign keys, so waiting could deadlock: the pipeline only tries, and a run that
- * meets a rebuild fails and is retried by the queue a moment later.
+ * The shared side, as an expression the pipeline evaluates in the statement that locks the user's
+ * row (one round trip for both). A rebuild needs key-share locks on users rows for its foreign
+ * keys, so waiting here could deadlock: the pipeline only tries, and a run that meets a rebuild
+ * fails and is retried by the queue a moment later.
  */
-export async function tryLockSegmentsForPipeline(trx: DbOrTrx, projectId: string): Promise<boolean> {
-  const row = await sql<{ ok: boolean }>`SELECT pg_try_advisory_xact_lock_shared(${key(projectId)}) AS ok`.execute(trx);
-  return row.rows[0]?.ok === true;
+export function tryLockSegmentsShared(projectId: string): RawBuilder<boolean> {
+  return sql<boolean>`pg_try_advisory_xact_lock_shared(${key(projectId)})`;
 }

@@ -12,7 +12,6 @@ import { forProjectConfig } from "../projects/project-config-cache";
 import { loadCounterDefinitions, loadUserCounters, rebuildCounter, saveUserCounters, type KeptCounter } from "./counters.repository";
 import { lifecycleSettingsOf } from "./lifecycle.service";
 import { dependencyOrder } from "./segment-dependencies";
-import { tryLockSegmentsForPipeline } from "./segments-lock";
 
 export class SegmentsRebuildingError extends Error {
   constructor(projectId: string) {
@@ -70,7 +69,7 @@ async function updateLifecycle(ctx: PipelineContext): Promise<void> {
   const { stage, nextChangeAt } = computeLifecycleStage(card, lifecycleSettingsOf(ctx.project.settings), now);
   if (nextChangeAt) ctx.scheduleAt(nextChangeAt);
   if (stage === card.lifecycleStage) return;
-  await ctx.trx.updateTable("users").set({ lifecycle_stage: stage }).where("id", "=", card.id).execute();
+  ctx.updateCard({ lifecycle_stage: stage });
   ctx.emit("$lifecycle_changed", { from: card.lifecycleStage, to: stage });
   card.lifecycleStage = stage;
 }
@@ -124,7 +123,7 @@ async function updateSegments(ctx: PipelineContext): Promise<void> {
 }
 
 export const segmentsProcessor: Processor = async (ctx) => {
-  if (!(await tryLockSegmentsForPipeline(ctx.trx, ctx.project.id))) throw new SegmentsRebuildingError(ctx.project.id);
+  if (!ctx.segmentsLocked) throw new SegmentsRebuildingError(ctx.project.id);
   await updateCounters(ctx, await forProjectConfig("event-counters", ctx.project, () => loadCounterDefinitions(ctx.trx, ctx.project.id)));
   await updateLifecycle(ctx);
   await updateSegments(ctx);
