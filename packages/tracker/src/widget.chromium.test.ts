@@ -124,6 +124,10 @@ describe("popups", () => {
     api.inbox = [popup("late", { title: "Still there?", body: "Need a hand?" })];
     await page.evaluate(`nurture.track("viewed payment form")`);
     await page.locator("[data-nurture-widget] .popup").waitFor({ state: "visible", timeout: 15_000 });
+    // An idle look answers at once; the look after the visitor's own events waits on the API.
+    const polls = api.requests.filter((r) => r.path === "/v1/widget/messages");
+    expect(polls[0]?.query.wait).toBeUndefined();
+    expect(polls.some((r) => r.query.wait === "5")).toBe(true);
   });
 });
 

@@ -10,6 +10,8 @@ import { buildTrackerBundle } from "../tracker-bundle";
 export interface RecordedRequest {
   method: string;
   path: string;
+  /** The query string's parameters. */
+  query: Record<string, string>;
   headers: IncomingMessage["headers"];
   body: string;
   status: number;
@@ -107,7 +109,8 @@ export async function startRecordingApi(): Promise<RecordingApi> {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     const body = await readBody(req);
     const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
-      requests.push({ method: req.method ?? "GET", path, headers: req.headers, body, status });
+      const query = Object.fromEntries(new URL(req.url ?? "/", "http://recording.test").searchParams);
+      requests.push({ method: req.method ?? "GET", path, query, headers: req.headers, body, status });
       res.writeHead(status, {
         "Access-Control-Allow-Origin": "*",
         "Access-Control-Allow-Headers": "Content-Type, X-Nurture-Identity",

@@ -52,8 +52,12 @@ export function safeLinkUrl(url: string | undefined, base: string): string | nul
 export const POLL_MIN_MS = 2000;
 export const POLL_MAX_MS = 60_000;
 export const POLL_ERROR_MAX_MS = 5 * 60_000;
-/** After our own events were accepted, look soon: they may have triggered a message. */
-export const POLL_AFTER_ACTIVITY_MS = 1000;
+/**
+ * After our own events were accepted, look at once and let the API hold the request this many
+ * seconds: a popup they trigger shows the moment it is in the inbox, and only an active visitor
+ * keeps a request open.
+ */
+export const WAIT_AFTER_ACTIVITY_S = 5;
 
 export type PollResult = "messages" | "empty" | "error";
 

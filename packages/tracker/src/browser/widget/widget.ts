@@ -1,6 +1,6 @@
 import type { KeyValueStore } from "../storage";
 import type { Identity } from "../tracker";
-import { nextPollDelay, parseInbox, POLL_AFTER_ACTIVITY_MS, rememberId, safeLinkUrl, type PollResult, type WidgetAction, type WidgetMessage } from "./inbox";
+import { nextPollDelay, parseInbox, rememberId, safeLinkUrl, WAIT_AFTER_ACTIVITY_S, type PollResult, type WidgetAction, type WidgetMessage } from "./inbox";
 import { createWidgetView, type WidgetView } from "./widget-view";
 
 export interface WidgetDeps {
@@ -31,9 +31,10 @@ const SHOWN_KEY = "wshown";
 const CLICK_REPORT_WAIT_MS = 400;
 
 /**
- * Polls the visitor's inbox and renders what is pending. Polling (not SSE) because popups are not
- * latency critical, it passes every proxy and CDN, costs the API no open connection per visitor,
- * pauses with the tab, and can send the identity token as a header (EventSource cannot).
+ * Polls the visitor's inbox and renders what is pending. Polling (not SSE) because it passes every
+ * proxy and CDN, costs the API no open connection per idle visitor, pauses with the tab, and can
+ * send the identity token as a header (EventSource cannot). Right after the visitor's own events,
+ * one poll waits on the API (`wait`), so a popup those events trigger appears as soon as it exists.
  */
 export function createWidget(deps: WidgetDeps): Widget {
   const { host, writeKey, store, doc } = deps;
@@ -41,6 +42,8 @@ export function createWidget(deps: WidgetDeps): Widget {
   let timerAt = Infinity;
   let delay: number | null = null;
   let polling = false;
+  /** Our events were just accepted: the next poll waits on the API for what they trigger. */
+  let eager = false;
   let stopped = false;
   let generation = 0;
   let view: WidgetView | null = null;
@@ -178,7 +181,9 @@ export function createWidget(deps: WidgetDeps): Widget {
     const who = deps.identity();
     let result: PollResult = "error";
     try {
-      const query = `writeKey=${encodeURIComponent(writeKey)}&anonymousId=${encodeURIComponent(who.anonymousId)}` + (who.userId ? `&userId=${encodeURIComponent(who.userId)}` : "");
+      const wait = eager ? `&wait=${WAIT_AFTER_ACTIVITY_S}` : "";
+      eager = false;
+      const query = `writeKey=${encodeURIComponent(writeKey)}&anonymousId=${encodeURIComponent(who.anonymousId)}` + (who.userId ? `&userId=${encodeURIComponent(who.userId)}` : "") + wait;
       const response = await deps.fetch(`${host}/v1/widget/messages?${query}`, { headers: headers(who), credentials: "omit" });
       if (round !== generation) return; // the visitor changed meanwhile: this answer is not theirs
       if (response.status === 401 || response.status === 403 || response.status === 404) {
@@ -195,12 +200,14 @@ export function createWidget(deps: WidgetDeps): Widget {
     }
     if (round !== generation) return;
     delay = nextPollDelay(delay, result);
-    arm(delay);
+    // Activity during this poll: look again at once, waiting on the API.
+    arm(eager ? 0 : delay);
   }
 
   function nudge(): void {
     delay = null;
-    arm(POLL_AFTER_ACTIVITY_MS);
+    eager = true;
+    arm(0);
   }
 
   return {
