@@ -124,12 +124,14 @@ export async function processUser(deps: PipelineDeps, projectId: string, userId:
     return batch.length;
   });
 
-  // The sweeper re-enqueues anything these miss (Redis down), so a failure here loses nothing.
-  const tick: Date | null = nextTick;
-  if (tick) await scheduleTick(deps.queues, projectId, userId, tick, deps.now()).catch((err) => log.warn({ err }, "tick not scheduled; the sweeper will pick it up"));
-  if (more) await deps.queues.add("pipeline", { projectId, userIds: [userId] }).catch((err) => log.warn({ err }, "follow-up not enqueued; the sweeper will pick it up"));
+  // What the processors asked for first (deliveries, inbox signals: someone may be waiting), then
+  // the run's own follow-ups. The sweeper re-enqueues anything these miss (Redis down), so a
+  // failure here loses nothing.
   for (const fn of afterCommit) {
     await fn().catch((err) => log.error({ err }, "after-commit step failed"));
   }
+  const tick: Date | null = nextTick;
+  if (tick) await scheduleTick(deps.queues, projectId, userId, tick, deps.now()).catch((err) => log.warn({ err }, "tick not scheduled; the sweeper will pick it up"));
+  if (more) await deps.queues.add("pipeline", { projectId, userIds: [userId] }).catch((err) => log.warn({ err }, "follow-up not enqueued; the sweeper will pick it up"));
   return { processed };
 }
