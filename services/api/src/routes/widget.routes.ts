@@ -59,6 +59,29 @@ async function verifiedVisitor(
   return visitor;
 }
 
+/**
+ * Long polling: looks again each time the worker signals this visitor's inbox, and on its own now
+ * and then (a lost signal; a visitor whose card does not exist yet, their first events in flight),
+ * until something is there, `ms` have passed, or the visitor left.
+ */
+async function waitForInbox(
+  deps: AppDeps,
+  projectId: string,
+  first: WidgetVisitor,
+  look: () => Promise<WidgetVisitor>,
+  ms: number,
+  left: AbortSignal,
+): Promise<WidgetVisitor> {
+  const deadline = Date.now() + ms;
+  let visitor = first;
+  while (visitor.inbox.length === 0 && !left.aborted && Date.now() < deadline) {
+    const slice = Math.min(deadline - Date.now(), visitor.user ? LOOK_AGAIN_MS : LOOK_AGAIN_WITHOUT_CARD_MS);
+    await deps.inboxWaiters.wait(projectId, visitor.user?.id ?? null, slice, left);
+    if (!left.aborted) visitor = await look();
+  }
+  return visitor;
+}
+
 /** The on-site widget: the visitor's pending popups and chat messages, and what they did with them. */
 export function widgetRoutes(deps: AppDeps): FastifyPluginAsyncZod {
   return async (app) => {
@@ -81,21 +104,12 @@ export function widgetRoutes(deps: AppDeps): FastifyPluginAsyncZod {
         reply.header("cache-control", "no-store");
         const { wait, ...who } = request.query;
         const look = () => verifiedVisitor(deps, request.project, who, request.headers["x-nurture-identity"], { inbox: true });
-        let visitor = await look();
-        if (wait !== undefined && wait > 0 && visitor.inbox.length === 0) {
-          // The visitor left (tab closed, navigation): stop waiting for them.
-          const left = new AbortController();
-          reply.raw.once("close", () => left.abort());
-          const deadline = Date.now() + wait * 1_000;
-          while (visitor.inbox.length === 0 && !left.signal.aborted && Date.now() < deadline) {
-            // A signal wakes the wait at once; looking again now and then covers a lost one, and a
-            // visitor whose card does not exist yet (their first events are in flight).
-            const slice = Math.min(deadline - Date.now(), visitor.user ? LOOK_AGAIN_MS : LOOK_AGAIN_WITHOUT_CARD_MS);
-            await deps.inboxWaiters.wait(request.project.id, visitor.user?.id ?? null, slice, left.signal);
-            if (!left.signal.aborted) visitor = await look();
-          }
-        }
-        return { messages: visitor.inbox };
+        const visitor = await look();
+        if (!wait || visitor.inbox.length > 0) return { messages: visitor.inbox };
+        // The visitor left (tab closed, navigation): stop waiting for them.
+        const left = new AbortController();
+        reply.raw.once("close", () => left.abort());
+        return { messages: (await waitForInbox(deps, request.project.id, visitor, look, wait * 1_000, left.signal)).inbox };
       },
     );
 
