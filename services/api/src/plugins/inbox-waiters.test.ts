@@ -1,0 +1,83 @@
+import { createQueues, createRedis, inboxSignalChannel, type Queues } from "@nurture/jobs";
+import { Redis } from "ioredis";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startPrivateRedis, type PrivateRedis } from "../security/testing/private-redis";
+import { createInboxWaiters, type InboxWaiters } from "./inbox-waiters";
+
+const PREFIX = "waiters";
+const PROJECT = "6f1c0c52-8f4e-4c7e-9d55-3f0d2b0e9a11";
+
+describe("widget requests waiting for an inbox", () => {
+  let redisServer: PrivateRedis;
+  let admin: Redis;
+  let producer: Redis;
+  let queues: Queues;
+  let waiters: InboxWaiters;
+
+  /** Whether the promise has settled by now. */
+  const settled = async (p: Promise<void>) => Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 50))]);
+  const subscribed = async () => {
+    for (;;) {
+      const [, count] = (await admin.pubsub("NUMSUB", inboxSignalChannel(PREFIX)).catch(() => [null, 0])) as [unknown, number];
+      if (Number(count) > 0) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+
+  beforeAll(async () => {
+    redisServer = await startPrivateRedis();
+    admin = new Redis(redisServer.url, { maxRetriesPerRequest: null });
+    admin.on("error", () => {});
+    producer = createRedis(redisServer.url, "producer");
+    queues = createQueues({ redisUrl: redisServer.url, prefix: PREFIX });
+    waiters = createInboxWaiters(producer, PREFIX, pino({ level: "silent" }));
+  });
+  afterAll(async () => {
+    waiters.close();
+    await queues.close();
+    producer.disconnect();
+    admin.disconnect();
+    await redisServer.kill();
+  });
+
+  it("wakes the request of the user whose inbox was signalled, and only theirs", async () => {
+    const stop = new AbortController();
+    const ann = waiters.wait(PROJECT, 1, 20_000, stop.signal);
+    const bob = waiters.wait(PROJECT, 2, 20_000, stop.signal);
+    await subscribed();
+    await queues.signalInbox(PROJECT, 1);
+    await ann;
+    expect(await settled(bob)).toBe(false);
+    stop.abort();
+    await bob;
+  });
+
+  it("ends a wait when its time is up or the visitor leaves", async () => {
+    await waiters.wait(PROJECT, 3, 30, new AbortController().signal);
+    const left = new AbortController();
+    const waiting = waiters.wait(PROJECT, 3, 20_000, left.signal);
+    left.abort();
+    expect(await settled(waiting)).toBe(true);
+  });
+
+  it("hears signals again after Redis restarts", async () => {
+    const stop = new AbortController();
+    await subscribed();
+    await redisServer.kill();
+    await redisServer.start();
+    const carl = waiters.wait(PROJECT, 4, 20_000, stop.signal);
+    await subscribed();
+    // The producer reconnects on its own schedule; until then a signal is refused, not queued.
+    for (let i = 0; i < 100 && !(await queues.signalInbox(PROJECT, 4).then(() => true, () => false)); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await settled(carl)).toBe(true);
+    stop.abort();
+  });
+
+  it("answers every waiting request when the API closes", async () => {
+    const own = createInboxWaiters(producer, PREFIX, pino({ level: "silent" }));
+    const waiting = [own.wait(PROJECT, 5, 20_000, new AbortController().signal), own.wait(PROJECT, null, 20_000, new AbortController().signal)];
+    own.close();
+    expect(await Promise.all(waiting.map(settled))).toEqual([true, true]);
+  });
+});
