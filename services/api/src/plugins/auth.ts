@@ -1,7 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
 import { AppError, findProjectBySecretKey, findProjectByWriteKey } from "@nurture/backend";
 import type { Db, ProjectRow } from "@nurture/db";
-import type { FastifyRequest } from "fastify";
+import type { FastifyBaseLogger, FastifyRequest } from "fastify";
 import { createKeyCache, type KeyCache } from "./write-key-cache";
 
 declare module "fastify" {
@@ -49,9 +49,16 @@ export function forgetCachedWriteKeys(db: Db): void {
   writeKeyCaches.get(db)?.clear();
 }
 
-function projectForWriteKey(db: Db, key: string): Promise<ProjectRow | undefined> {
+function projectForWriteKey(db: Db, key: string, log: FastifyBaseLogger): Promise<ProjectRow | undefined> {
   let cache = writeKeyCaches.get(db);
-  if (!cache) writeKeyCaches.set(db, (cache = createKeyCache({ lookup: (k) => findProjectByWriteKey(db, k), ttlMs: WRITE_KEY_CACHE_MS })));
+  if (!cache) {
+    cache = createKeyCache({
+      lookup: (k) => findProjectByWriteKey(db, k),
+      ttlMs: WRITE_KEY_CACHE_MS,
+      onRefreshError: (err) => log.warn({ err }, "write key refresh failed; the cached project serves until it expires"),
+    });
+    writeKeyCaches.set(db, cache);
+  }
   return cache.get(key);
 }
 
@@ -75,7 +82,7 @@ export function writeKeyAuth(db: Db) {
       request.log = request.log.child({ projectId: trusted.id });
       return;
     }
-    const project = await projectForWriteKey(db, key);
+    const project = await projectForWriteKey(db, key, request.server.log);
     if (!project) throw new AppError("unauthorized", "Unknown write key");
     request.project = project;
     request.log = request.log.child({ projectId: project.id });

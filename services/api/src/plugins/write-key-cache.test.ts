@@ -13,12 +13,13 @@ const settle = () => new Promise((r) => setImmediate(r));
 async function cacheDueForRefresh() {
   const clock = { now: 0 };
   const { calls, lookup } = controlledLookup();
-  const cache = createKeyCache({ lookup, ttlMs: 5_000, now: () => clock.now });
+  const refreshErrors: unknown[] = [];
+  const cache = createKeyCache({ lookup, ttlMs: 5_000, now: () => clock.now, onRefreshError: (err) => refreshErrors.push(err) });
   const first = cache.get("wk_a");
   calls[0]!.resolve("v1");
   await first;
   clock.now = 3_000;
-  return { clock, calls, cache };
+  return { clock, calls, cache, refreshErrors };
 }
 
 describe("write key cache", () => {
@@ -43,11 +44,12 @@ describe("write key cache", () => {
     expect(await cache.get("wk_a")).toBe("v2");
   });
 
-  it("stops answering for a key after its life when the refresh failed, and the next request sees the error", async () => {
-    const { clock, calls, cache } = await cacheDueForRefresh();
+  it("reports a failed refresh, stops answering for the key after its life, and the next request sees the error", async () => {
+    const { clock, calls, cache, refreshErrors } = await cacheDueForRefresh();
     expect(await cache.get("wk_a")).toBe("v1");
     calls[1]!.reject(new Error("database down"));
     await settle();
+    expect(refreshErrors).toEqual([new Error("database down")]);
     clock.now = 5_001;
     const expired = cache.get("wk_a");
     calls[2]!.reject(new Error("database down"));

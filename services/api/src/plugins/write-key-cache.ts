@@ -21,8 +21,17 @@ interface Entry<T> {
   lookup?: Promise<T | undefined>;
 }
 
-export function createKeyCache<T>(options: { lookup: (key: string) => Promise<T | undefined>; ttlMs: number; now?: () => number; maxEntries?: number }): KeyCache<T> {
-  const { lookup, ttlMs, now = Date.now, maxEntries = 10_000 } = options;
+export interface KeyCacheOptions<T> {
+  lookup: (key: string) => Promise<T | undefined>;
+  ttlMs: number;
+  /** Told when a background refresh fails (no request is waiting for it to report the error). */
+  onRefreshError?: (err: unknown) => void;
+  now?: () => number;
+  maxEntries?: number;
+}
+
+export function createKeyCache<T>(options: KeyCacheOptions<T>): KeyCache<T> {
+  const { lookup, ttlMs, onRefreshError = () => {}, now = Date.now, maxEntries = 10_000 } = options;
   let entries = new Map<string, Entry<T>>();
 
   function start(key: string, stale: Entry<T> | undefined): Promise<T | undefined> {
@@ -61,7 +70,7 @@ export function createKeyCache<T>(options: { lookup: (key: string) => Promise<T 
       if (!valid) return start(key, undefined);
       // The refresh's failure is not this request's: the entry serves until it expires, and the
       // first request after that looks the key up itself and answers for the error.
-      start(key, entry).catch(() => {});
+      start(key, entry).catch(onRefreshError);
       return Promise.resolve(entry.value);
     },
     clear() {
