@@ -5,7 +5,7 @@ import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import autocannon from "autocannon";
 import { createProject } from "@nurture/backend";
-import { createTestDatabase } from "@nurture/db/testing";
+import { createTestDatabase, type TestDatabase } from "@nurture/db/testing";
 import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { alternate, BENCH_REDIS_URL, line, startServerProcess, type BenchLine } from "./bench-kit";
@@ -59,6 +59,10 @@ async function runConcurrently(total: number, concurrency: number, task: (i: num
   );
 }
 
+/** The API alone in its own process, on the test database's schema and a queue prefix of its own. */
+const startApi = (testDb: TestDatabase) =>
+  startServerProcess({ DATABASE_URL: testDb.connectionString, BENCH_SCHEMA: testDb.schema, REDIS_URL: BENCH_REDIS_URL, QUEUE_PREFIX: `bench-${randomUUID().slice(0, 8)}` });
+
 /**
  * ingest: durable events/s through POST /v1/batch (100 events per request, 2xx only after commit,
  * cards and statistics updated) ÷ the same rows COPY'd into the same table, 100 rows per COPY, each
@@ -67,7 +71,7 @@ async function runConcurrently(total: number, concurrency: number, task: (i: num
  */
 export async function benchIngest(): Promise<BenchLine[]> {
   const testDb = await createTestDatabase();
-  const server = await startServerProcess({ DATABASE_URL: testDb.connectionString, BENCH_SCHEMA: testDb.schema, REDIS_URL: BENCH_REDIS_URL, QUEUE_PREFIX: `bench-${randomUUID().slice(0, 8)}` });
+  const server = await startApi(testDb);
   const pool = new pg.Pool({ connectionString: testDb.connectionString, options: `-c search_path=${testDb.schema}`, max: 8 });
   const BATCHES = 150;
   const CONCURRENCY = 8;
@@ -133,7 +137,7 @@ export async function benchIngest(): Promise<BenchLine[]> {
  */
 export async function benchTrackLatency(): Promise<BenchLine[]> {
   const testDb = await createTestDatabase();
-  const server = await startServerProcess({ DATABASE_URL: testDb.connectionString, BENCH_SCHEMA: testDb.schema, REDIS_URL: BENCH_REDIS_URL, QUEUE_PREFIX: `bench-${randomUUID().slice(0, 8)}` });
+  const server = await startApi(testDb);
   try {
     return await measureTrackLatency(server.url, testDb.db);
   } finally {

@@ -69,8 +69,9 @@ function isIdentityRace(err: unknown): boolean {
 /**
  * Most batches change no identity but create cards for visitors nobody has seen yet, if any: they
  * skip the identity locks (storeEvents notices a concurrent creation of the same visitor), and a
- * batch with no property changes is a single statement that needs no transaction around it. A batch that renames or merges cards or moves a known anonymous id
- * takes the locks and plans again on what it then sees. A merge locks the folded card's row before
+ * batch with no property changes is a single statement that needs no transaction around it. A
+ * batch that renames or merges cards or moves a known anonymous id takes the locks and plans
+ * again on what it then sees. A merge locks the folded card's row before
  * moving its events, so an unlocked batch either lands before it (and is moved along) or fails its
  * foreign key and is redone locked.
  */

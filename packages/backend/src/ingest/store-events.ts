@@ -68,10 +68,11 @@ export async function storeEvents(
   // (every write below reads `input`, which waits for this): concurrent batches about the same
   // visitors then take turns on their statistics and cards instead of deadlocking. One card needs
   // no ordering: the writes lock it anyway.
-  const lockExisting = existing.length > 1
+  const ordersLocks = existing.length > 1;
+  const lockExisting = ordersLocks
     ? sql`locked AS MATERIALIZED (SELECT id FROM users WHERE id = ANY(${existing}::bigint[]) ORDER BY id FOR NO KEY UPDATE),`
     : sql``;
-  const afterLocks = existing.length > 1 ? sql`WHERE (SELECT count(*) FROM locked) >= 0` : sql``;
+  const afterLocks = ordersLocks ? sql`WHERE (SELECT count(*) FROM locked) >= 0` : sql``;
   const touchExisting = existing.length > 0
     ? sql`, touched AS (
         UPDATE users u SET first_seen_at = least(u.first_seen_at, t.first_at), last_seen_at = greatest(u.last_seen_at, t.last_at)

@@ -1,4 +1,6 @@
 import type { MessageRow } from "@nurture/db";
+import type { Queues } from "@nurture/jobs";
+import type { Logger } from "pino";
 import type { PipelineContext } from "../pipeline/pipeline.types";
 import type { Campaign } from "./campaigns.repository";
 import { markSent } from "./delivery-completion";
@@ -11,16 +13,20 @@ const noEmailLinks = () => {
 };
 
 /**
+ * Wakes the visitor's waiting widget requests once their inbox holds a new message (after commit).
+ * A signal lost with Redis only means the widget finds the message on its next look, so a failure
+ * is logged and not passed on.
+ */
+export function signalInbox(queues: Queues, log: Logger, projectId: string, userId: number): Promise<void> {
+  return queues.signalInbox(projectId, userId).catch((err) => log.debug({ err, projectId, userId }, "inbox signal not sent"));
+}
+
+/**
  * A popup or chat message due the moment its trigger fires goes into the inbox inside the pipeline's
  * own transaction — the inbox is the ledger row, so there is nothing to hand over and no reason for
  * a second queue hop. The same send-time checks apply as in the delivery worker (caps, quiet hours,
  * the step's condition); a message they hold back continues through its channel's queue.
  */
-/** A signal lost (Redis down) only means the widget finds the message on its next look. */
-function signalInbox(ctx: PipelineContext, userId: number): Promise<void> {
-  return ctx.queues.signalInbox(ctx.project.id, userId).catch((err) => ctx.log.debug({ err }, "inbox signal not sent"));
-}
-
 export async function deliverToInboxNow(ctx: PipelineContext, message: MessageRow, campaign: Campaign): Promise<void> {
   const prepared = await prepareSend(ctx.trx, { emailLinks: noEmailLinks }, message, ctx.now, {
     user: ctx.user,
@@ -40,7 +46,7 @@ export async function deliverToInboxNow(ctx: PipelineContext, message: MessageRo
       break;
     case "send":
       next = await markSent(ctx.trx, prepared.claim, ctx.now);
-      ctx.afterCommit(() => signalInbox(ctx, prepared.claim.user.id));
+      ctx.afterCommit(() => signalInbox(ctx.queues, ctx.log, ctx.project.id, prepared.claim.user.id));
       break;
   }
   if (next) {

@@ -92,23 +92,6 @@ function watchHandover(mail: MailMessage, done: (err?: Error | null) => void): v
 }
 
 /**
- * SMTP with a connection pool when SMTP_URL is set.
- *
- * `maxRequeues: 0`: nodemailer's pool puts a message back in its queue and sends it again when
- * the connection closes under it without an error — in nodemailer 7 a close before the server's
- * greeting; every later drop, the one after the final "." included, fails the send with
- * ECONNECTION. That resend is the pool's decision, made without looking at how far the message
- * got; with 0 every failure reaches classifySmtpError, which does look (a drop after the data is
- * ambiguous and not resent, anything earlier is retried by the delivery job). The price: a
- * connection closed before its greeting (a relay restarting or shedding load) fails the send and
- * costs a job retry with backoff, where the pool would have reconnected at once.
- *
- * Timeouts: 10 s to connect and for the greeting; 15 s of silence at any later point (the reply to
- * the final "." included) fails the send. That is far above a healthy relay's answer time and below
- * the runner's 25 s shutdown limit, so a stalled server fails the send (ambiguous if it stalled
- * after the data) before a deploy has to kill the worker in the middle of it.
- */
-/**
  * Connections with Nagle's algorithm off. An SMTP client writes the message and then its final "."
  * (here, deliberately, once the hand-over is recorded); with Nagle on, the "." waits until the
  * server acknowledges the message, and servers delay that acknowledgement by up to 40 ms (Linux):
@@ -134,6 +117,23 @@ export function noDelaySocket(
   });
 }
 
+/**
+ * SMTP with a connection pool when SMTP_URL is set.
+ *
+ * `maxRequeues: 0`: nodemailer's pool puts a message back in its queue and sends it again when
+ * the connection closes under it without an error — in nodemailer 7 a close before the server's
+ * greeting; every later drop, the one after the final "." included, fails the send with
+ * ECONNECTION. That resend is the pool's decision, made without looking at how far the message
+ * got; with 0 every failure reaches classifySmtpError, which does look (a drop after the data is
+ * ambiguous and not resent, anything earlier is retried by the delivery job). The price: a
+ * connection closed before its greeting (a relay restarting or shedding load) fails the send and
+ * costs a job retry with backoff, where the pool would have reconnected at once.
+ *
+ * Timeouts: 10 s to connect and for the greeting; 15 s of silence at any later point (the reply to
+ * the final "." included) fails the send. That is far above a healthy relay's answer time and below
+ * the runner's 25 s shutdown limit, so a stalled server fails the send (ambiguous if it stalled
+ * after the data) before a deploy has to kill the worker in the middle of it.
+ */
 function smtpMailer(config: Config): Mailer {
   let transport: nodemailer.Transporter | null = null;
   let idle: NodeJS.Timeout | undefined;

@@ -6,6 +6,7 @@ import {
   enqueueDelivery,
   publicBaseUrl,
   recordHandover,
+  signalInbox,
   signingSecretOf,
   webhookSecret,
   type Claim,
@@ -115,8 +116,7 @@ export const deliveryJob = (async (deps, payload, job) => {
     case "sent":
       log.debug({ detail: result.detail }, "delivered");
       if (result.claim.message.channel === "popup" || result.claim.message.channel === "chat") {
-        // Waiting widget requests answer at once; without the signal they find it on their next look.
-        await deps.queues.signalInbox(payload.projectId, result.claim.user.id).catch((err) => log.debug({ err }, "inbox signal not sent"));
+        await signalInbox(deps.queues, log, payload.projectId, result.claim.user.id);
       }
       await enqueueNext(deps, result.next, log);
       return { outcome: "sent" };
