@@ -1,4 +1,4 @@
-import type { DB } from "@nurture/db";
+import { prepared, type DB } from "@nurture/db";
 import { sql, type Transaction } from "kysely";
 import { recordDecision } from "./decisions.repository";
 import { scheduleNextStep, type NextDelivery } from "./delivery-outcome";
@@ -21,7 +21,7 @@ function sentReason(claim: Claim): string {
  */
 export async function markSent(trx: Trx, claim: Claim, now: Date): Promise<NextDelivery | null> {
   const delivered = claim.message.channel === "email" || claim.message.channel === "webhook" ? now : null;
-  await sql`
+  await prepared(sql`
     WITH u AS (
       UPDATE messages SET status = 'sent', reason = NULL, sent_at = ${now}, delivered_at = coalesce(delivered_at, ${delivered}::timestamptz),
         finished_at = ${now}, recipient = ${claim.recipient?.address ?? null}, content = ${JSON.stringify(claim.content)}::jsonb,
@@ -31,7 +31,7 @@ export async function markSent(trx: Trx, claim: Claim, now: Date): Promise<NextD
     )
     INSERT INTO message_decisions (project_id, campaign_id, user_id, stage, outcome, reason, step_id, message_id, traces, created_at)
     SELECT project_id, campaign_id, user_id, 'send', 'sent', ${sentReason(claim)}, step_id, id, '{}'::jsonb, ${now} FROM u
-  `.execute(trx);
+  `, 1).execute(trx);
   if (claim.content.channel === "chat") {
     await trx
       .insertInto("conversation_lines")

@@ -1,5 +1,5 @@
 import type { DecisionTraces, PriorSeries } from "@nurture/core";
-import type { DbOrTrx, MessageRow } from "@nurture/db";
+import { prepared, type DbOrTrx, type MessageRow } from "@nurture/db";
 import { sql } from "kysely";
 
 /** Statuses after which nothing more happens to a message (besides recipient activity). */
@@ -7,13 +7,13 @@ export const FINAL_STATUSES = ["sent", "cancelled", "held", "skipped", "failed"]
 
 /** The series of a campaign the user already started, for the repetition policy. */
 export async function priorSeries(db: DbOrTrx, campaignId: string, userId: number): Promise<PriorSeries[]> {
-  const rows = await sql<{ created_at: Date; window_key: string; live: boolean; held_at: Date | null }>`
+  const rows = await prepared(sql<{ created_at: Date; window_key: string; live: boolean; held_at: Date | null }>`
     SELECT s.created_at, s.window_key,
       EXISTS (SELECT 1 FROM messages m WHERE m.series_id = s.id AND (m.sent_at IS NOT NULL OR m.status IN ('queued', 'sending'))) AS live,
       (SELECT max(m.finished_at) FROM messages m WHERE m.series_id = s.id AND m.status = 'held') AS held_at
     FROM messages s
     WHERE s.campaign_id = ${campaignId} AND s.user_id = ${userId} AND s.step_index = 0
-  `.execute(db);
+  `, 1).execute(db);
   return rows.rows.map((r) => ({ startedAt: r.created_at, windowKey: r.window_key, live: r.live, heldAt: r.held_at }));
 }
 
@@ -41,7 +41,7 @@ export interface NewMessage {
  */
 export async function insertMessage(db: DbOrTrx, m: NewMessage): Promise<MessageRow | null> {
   // One round trip: a first step takes its id from the sequence and is its own series.
-  const row = await sql<MessageRow>`
+  const row = await prepared(sql<MessageRow>`
     WITH n AS (SELECT nextval(pg_get_serial_sequence('messages', 'id')) AS id),
     inserted AS (
       INSERT INTO messages (id, project_id, campaign_id, step_id, step_index, user_id, window_key, series_id, channel, trigger, scheduled_for, created_at)
@@ -57,7 +57,7 @@ export async function insertMessage(db: DbOrTrx, m: NewMessage): Promise<Message
       FROM inserted
     )
     SELECT * FROM inserted
-  `.execute(db);
+  `, 1).execute(db);
   return row.rows[0] ?? null;
 }
 

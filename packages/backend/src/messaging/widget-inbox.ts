@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Db } from "@nurture/db";
+import { prepared, type Db } from "@nurture/db";
 import { sql } from "kysely";
 import { AppError } from "../errors";
 import type { IncomingEvent } from "../ingest/incoming-event";
@@ -56,11 +56,11 @@ export async function loadWidgetVisitor(
         ORDER BY m.sent_at LIMIT 20) m)`
     : sql`'[]'::json`;
   const row = (
-    await sql<{ settings: Record<string, unknown> | null; id: number | null; user_id: string | null; inbox: [number, "popup" | "chat", Record<string, unknown> | null, string][] }>`
+    await prepared(sql<{ settings: Record<string, unknown> | null; id: number | null; user_id: string | null; inbox: [number, "popup" | "chat", Record<string, unknown> | null, string][] }>`
       WITH card AS (${card} LIMIT 1)
       SELECT (SELECT settings FROM projects WHERE id = ${projectId}) AS settings, card.id, card.user_id, ${inbox} AS inbox
       FROM (SELECT 1) AS one LEFT JOIN card ON true
-    `.execute(db)
+    `, 1).execute(db)
   ).rows[0]!;
   return {
     settings: row.settings ?? {},

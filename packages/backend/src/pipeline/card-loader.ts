@@ -1,5 +1,5 @@
 import type { EventCounter, LifecycleStage, UserCard } from "@nurture/core";
-import type { DbOrTrx, EventRow, UserRow } from "@nurture/db";
+import { prepared, type DbOrTrx, type EventRow, type UserRow } from "@nurture/db";
 import { sql, type RawBuilder } from "kysely";
 import { parsePendingExpiries, pendingExpiriesSelect, type PendingExpiries } from "../scoring/score-ledger.repository";
 import { segmentsCardSections } from "../segments/segment-card";
@@ -76,7 +76,7 @@ async function selectCard(db: DbOrTrx, user: UserRow, extra: Record<string, RawB
     ...cardSections.map((s, i) => sql`${s.select(user.id)} AS ${sql.ref(`s${i}`)}`),
     ...Object.entries(extra).map(([name, select]) => sql`${select} AS ${sql.ref(name)}`),
   ];
-  const row = (await sql<Record<string, unknown>>`SELECT ${sql.join(columns)}`.execute(db)).rows[0]!;
+  const row = (await prepared(sql<Record<string, unknown>>`SELECT ${sql.join(columns)}`, 1).execute(db)).rows[0]!;
   cardSections.forEach((s, i) => s.apply(card, row[`s${i}`]));
   return { card, row };
 }

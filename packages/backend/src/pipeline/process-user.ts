@@ -1,4 +1,4 @@
-import type { DB, Db, ProjectRow, UserRow } from "@nurture/db";
+import { prepared, type DB, type Db, type ProjectRow, type UserRow } from "@nurture/db";
 import type { Queues } from "@nurture/jobs";
 import { sql, type Transaction } from "kysely";
 import type { Logger } from "pino";
@@ -29,7 +29,7 @@ async function lockUserWithProject(
   projectId: string,
   userId: number,
 ): Promise<{ user: UserRow; project: ProjectRow; segmentsLocked: boolean } | undefined> {
-  const row = await trx
+  const query = trx
     .selectFrom("users")
     .innerJoin("projects", "projects.id", "users.project_id")
     .selectAll("users")
@@ -44,8 +44,8 @@ async function lockUserWithProject(
     ])
     .where("users.id", "=", userId)
     .where("users.project_id", "=", projectId)
-    .forUpdate("users")
-    .executeTakeFirst();
+    .forUpdate("users");
+  const [row] = (await prepared(query, 1).execute(trx)).rows;
   if (!row) return undefined;
   const { project_name, project_write_key, project_secret_key_hash, project_settings, project_config_version, project_created_at, segments_locked, ...user } = row;
   const project: ProjectRow = {
@@ -108,7 +108,7 @@ export async function processUser(deps: PipelineDeps, projectId: string, userId:
     // One statement for the run's bookkeeping: its system events on the timeline, its events
     // marked processed, the user's next tick and the card columns the processors changed.
     const changed = Object.entries(cardChanges).map(([column, value]) => sql`, ${sql.ref(column)} = ${value}`);
-    await sql`
+    await prepared(sql`
       WITH emitted AS (
         INSERT INTO events (project_id, user_id, message_id, type, name, properties, occurred_at, processed_at)
         SELECT ${projectId}::uuid, ${userId}::bigint, '$sys:' || gen_random_uuid(), 'system', name, properties, occurred_at, ${now}::timestamptz
@@ -120,7 +120,7 @@ export async function processUser(deps: PipelineDeps, projectId: string, userId:
         UPDATE events SET processed_at = ${now}::timestamptz WHERE id = ANY(${batch.map((e) => e.id)}::bigint[])
       )
       UPDATE users SET next_tick_at = ${nextTick}::timestamptz ${sql.join(changed, sql``)} WHERE id = ${userId}
-    `.execute(trx);
+    `, Math.max(emitted.length, batch.length)).execute(trx);
     return batch.length;
   });
 
