@@ -1,6 +1,6 @@
 import { Kysely, PostgresDialect, type Transaction } from "kysely";
 import pg from "pg";
-import { preparingPool } from "./prepared-statements";
+import { pipelinedPool } from "./pipelined-transactions";
 import type { DB } from "./schema";
 
 // int8 (ids, counts) fits in a JS number for every value this product stores; numeric (revenue) too.
@@ -26,6 +26,9 @@ export function createPool(options: DatabaseOptions): pg.Pool {
     application_name: options.applicationName ?? "nurture",
     // Fail fast when PostgreSQL is down instead of queueing requests forever.
     connectionTimeoutMillis: 5_000,
+    // A statement may go out while the one before it is still being answered: transactions save
+    // two round trips (see pipelinedPool).
+    pipeline: true,
     ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
   });
   // A connection lost while PostgreSQL restarts must not crash the process: the query using it
@@ -36,5 +39,5 @@ export function createPool(options: DatabaseOptions): pg.Pool {
 }
 
 export function createDb(options: DatabaseOptions): Db {
-  return new Kysely<DB>({ dialect: new PostgresDialect({ pool: preparingPool(createPool(options)) }) });
+  return new Kysely<DB>({ dialect: new PostgresDialect({ pool: pipelinedPool(createPool(options)) }) });
 }

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { sql, type Expression, type PostgresPool, type PostgresPoolClient, type RawBuilder } from "kysely";
+import { sql, type Expression, type RawBuilder } from "kysely";
 import type pg from "pg";
 
 const MARK = "/* nurture:prepared */";
@@ -29,17 +29,17 @@ export function prepared<T>(query: RawBuilder<T> | Expression<T>, rows: number):
 const isStaleResultType = (err: unknown) =>
   (err as { code?: string }).code === "0A000" && /cached plan must not change result type/.test((err as Error).message);
 
+/** Runs a statement on a client: marked ones as named (prepared) statements, the rest as given. */
+export type StatementRunner = (client: pg.PoolClient, text: string, values?: readonly unknown[]) => Promise<pg.QueryResult>;
+
 /**
- * The pool kysely runs on: marked statements go as named (prepared) ones. Named statements need a
- * server session of their own: behind PgBouncer in transaction mode, use PgBouncer 1.21+ with
- * `max_prepared_statements` set.
- *
- * A migration that changes a table's columns under a running process (a rolling deploy) makes the
- * prepared statements that read `*` from it fail once on each connection; the statement is then
- * prepared again under a new name, at once when no transaction was open (pg's `_txStatus` says so),
- * else on its next use, when the caller's retry runs it.
+ * One per pool: names statements by their text. A migration that changes a table's columns under
+ * a running process (a rolling deploy) makes the prepared statements that read `*` from it fail
+ * once on each connection; the statement is then prepared again under a new name, at once when no
+ * transaction was open (pg's `_txStatus` says so), else on its next use, when the caller's retry
+ * runs it.
  */
-export function preparingPool(pool: pg.Pool): PostgresPool {
+export function statementRunner(): StatementRunner {
   const names = new Map<string, string>();
   let generation = 0;
   const nameOf = (text: string) => {
@@ -47,28 +47,16 @@ export function preparingPool(pool: pg.Pool): PostgresPool {
     if (!name) names.set(text, (name = `nurture_${createHash("sha1").update(`${generation}:${text}`).digest("hex").slice(0, 20)}`));
     return name;
   };
-  const runPrepared = async (client: pg.PoolClient, text: string, values: unknown[]) => {
+  return async (client, text, values) => {
+    if (!text.startsWith(MARK)) return client.query(text, values as unknown[]);
     try {
-      return await client.query({ name: nameOf(text), text, values });
+      return await client.query({ name: nameOf(text), text, values: values as unknown[] });
     } catch (err) {
       if (!isStaleResultType(err)) throw err;
       generation += 1;
       names.clear();
       if ((client as unknown as { _txStatus?: string })._txStatus !== "I") throw err;
-      return client.query({ name: nameOf(text), text, values });
+      return client.query({ name: nameOf(text), text, values: values as unknown[] });
     }
-  };
-  return {
-    async connect() {
-      const client = await pool.connect();
-      return {
-        query: ((query: unknown, parameters?: readonly unknown[]) =>
-          typeof query === "string" && query.startsWith(MARK)
-            ? runPrepared(client, query, parameters as unknown[])
-            : client.query(query as string, parameters as unknown[])) as unknown as PostgresPoolClient["query"],
-        release: () => client.release(),
-      };
-    },
-    end: () => pool.end(),
   };
 }

@@ -18,11 +18,12 @@ export interface PipelineNotifier {
  */
 export function createPipelineNotifier(queues: Queues, log: Logger, intervalMs = 10): PipelineNotifier {
   let pending = new Map<string, Set<number>>();
-  let timer: NodeJS.Timeout | undefined;
+  /** Cancels the flush that is due, if one is. */
+  let cancelDue: (() => void) | undefined;
   let lastFlush = 0;
   const flush = async () => {
-    clearTimeout(timer);
-    timer = undefined;
+    cancelDue?.();
+    cancelDue = undefined;
     lastFlush = Date.now();
     const batch = pending;
     pending = new Map();
@@ -43,8 +44,17 @@ export function createPipelineNotifier(queues: Queues, log: Logger, intervalMs =
       const set = pending.get(projectId) ?? new Set<number>();
       for (const id of userIds) set.add(id);
       pending.set(projectId, set);
-      // A zero delay still gathers every signal of the same turn of the event loop.
-      timer ??= setTimeout(() => void flush(), Math.max(0, lastFlush + intervalMs - Date.now()));
+      if (cancelDue) return;
+      // Due now: right after this turn of the event loop (which it still gathers), not on the
+      // next timer tick, which is a millisecond or more away.
+      const delay = lastFlush + intervalMs - Date.now();
+      if (delay <= 0) {
+        const due = setImmediate(() => void flush());
+        cancelDue = () => clearImmediate(due);
+      } else {
+        const due = setTimeout(() => void flush(), delay);
+        cancelDue = () => clearTimeout(due);
+      }
     },
     flush,
   };

@@ -1,4 +1,4 @@
-import { prepared, type DB, type Db, type ProjectRow, type UserRow } from "@nurture/db";
+import { lastInTransaction, prepared, type DB, type Db, type ProjectRow, type UserRow } from "@nurture/db";
 import type { Queues } from "@nurture/jobs";
 import { sql, type Transaction } from "kysely";
 import type { Logger } from "pino";
@@ -106,9 +106,10 @@ export async function processUser(deps: PipelineDeps, projectId: string, userId:
     for (const processor of processors) await processor.run(ctx);
 
     // One statement for the run's bookkeeping: its system events on the timeline, its events
-    // marked processed, the user's next tick and the card columns the processors changed.
+    // marked processed, the user's next tick and the card columns the processors changed. It
+    // commits the run, with no round trip of its own for the COMMIT.
     const changed = Object.entries(cardChanges).map(([column, value]) => sql`, ${sql.ref(column)} = ${value}`);
-    await prepared(sql`
+    await lastInTransaction(prepared(sql`
       WITH emitted AS (
         INSERT INTO events (project_id, user_id, message_id, type, name, properties, occurred_at, processed_at)
         SELECT ${projectId}::uuid, ${userId}::bigint, '$sys:' || gen_random_uuid(), 'system', name, properties, occurred_at, ${now}::timestamptz
@@ -120,7 +121,7 @@ export async function processUser(deps: PipelineDeps, projectId: string, userId:
         UPDATE events SET processed_at = ${now}::timestamptz WHERE id = ANY(${batch.map((e) => e.id)}::bigint[])
       )
       UPDATE users SET next_tick_at = ${nextTick}::timestamptz ${sql.join(changed, sql``)} WHERE id = ${userId}
-    `, Math.max(emitted.length, batch.length)).execute(trx);
+    `, Math.max(emitted.length, batch.length))).execute(trx);
     return batch.length;
   });
 

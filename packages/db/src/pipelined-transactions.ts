@@ -1,0 +1,79 @@
+import { sql, type PostgresPool, type PostgresPoolClient, type RawBuilder } from "kysely";
+import type pg from "pg";
+import { statementRunner } from "./prepared-statements";
+
+const LAST = "/* nurture:last-in-transaction */";
+
+/**
+ * Marks a transaction's last statement: its COMMIT is sent right behind it, and when the statement
+ * returns, the transaction has committed (kysely's own COMMIT afterwards costs nothing). Nothing
+ * may run in the transaction after it: such a statement is refused.
+ */
+export function lastInTransaction<T>(query: RawBuilder<T>): RawBuilder<T> {
+  return sql<T>`${sql.raw(LAST)} ${query}`;
+}
+
+const done = (command: string) => Promise.resolve({ command, rowCount: null, rows: [] });
+
+/**
+ * Waits for every reply of a group sent together, in the order sent, then fails with the first
+ * failure (the cause of any after it), else gives `main`'s result.
+ */
+async function settle<T>(before: Promise<unknown> | undefined, main: Promise<T>, after?: Promise<unknown>): Promise<T> {
+  const all = await Promise.allSettled([before, main, after]);
+  const failed = all.find((r) => r.status === "rejected");
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  return main;
+}
+
+/**
+ * The pool kysely runs on. Connections are in pg's pipeline mode (see createPool), so a statement
+ * can go out while the one before it is still being answered, which saves a transaction two round
+ * trips:
+ * - BEGIN is not waited for on its own: it is answered with the transaction's first statement,
+ *   whose caller learns if it failed (BEGIN only fails with its connection, which fails that
+ *   statement too);
+ * - a statement marked `lastInTransaction` goes out with its COMMIT.
+ * Statements marked `prepared` go as named ones. Named statements need a server session of their
+ * own: behind PgBouncer in transaction mode, use PgBouncer 1.21+ with `max_prepared_statements` set.
+ */
+export function pipelinedPool(pool: pg.Pool): PostgresPool {
+  const run = statementRunner();
+  return {
+    async connect() {
+      const client = await pool.connect();
+      let begun: Promise<unknown> | undefined;
+      let committed = false;
+      const query = (text: string, values?: readonly unknown[]): Promise<unknown> => {
+        if (!client.pipeline) return run(client, text.startsWith(LAST) ? text.slice(LAST.length).trimStart() : text, values);
+        if (committed) {
+          committed = false;
+          if (text === "commit") return done("COMMIT");
+          // The COMMIT already ended the transaction; it rolled back if the last statement failed.
+          if (text === "rollback") return done("ROLLBACK");
+          return Promise.reject(new Error("a statement after the transaction's last one (lastInTransaction) would run outside it"));
+        }
+        if (text === "begin") {
+          begun = client.query(text);
+          begun.catch(() => {});
+          return done("BEGIN");
+        }
+        const before = begun;
+        begun = undefined;
+        if (!text.startsWith(LAST)) return before ? settle(before, run(client, text, values)) : run(client, text, values);
+        const result = run(client, text.slice(LAST.length).trimStart(), values);
+        const commit = client.query("commit").then((r) => {
+          // COMMIT of a transaction that failed earlier answers ROLLBACK instead of an error.
+          if (r.command !== "COMMIT") throw new Error("the transaction was rolled back");
+        });
+        committed = true;
+        return settle(before, result, commit);
+      };
+      return {
+        query: query as unknown as PostgresPoolClient["query"],
+        release: () => client.release(),
+      };
+    },
+    end: () => pool.end(),
+  };
+}
