@@ -1,26 +1,20 @@
-import { randomBytes } from "node:crypto";
 import { sql } from "kysely";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createDb, type Db } from "./database";
+import type { Db } from "./database";
 import { lastInTransaction } from "./pipelined-transactions";
-import { TEST_DATABASE_URL } from "./testing";
+import { createTestSchema, type TestDatabase } from "./testing";
 
-const schema = `t_${Math.floor(Date.now() / 1000)}_${randomBytes(4).toString("hex")}`;
+let testDb: TestDatabase;
 let db: Db;
 beforeAll(async () => {
-  const admin = createDb({ connectionString: TEST_DATABASE_URL, max: 1 });
-  await sql`CREATE SCHEMA ${sql.id(schema)}`.execute(admin);
-  await admin.destroy();
-  db = createDb({ connectionString: TEST_DATABASE_URL, schema, max: 2 });
+  testDb = await createTestSchema(2);
+  db = testDb.db;
   await sql`CREATE TABLE things (id int PRIMARY KEY)`.execute(db);
 });
 beforeEach(async () => {
   await sql`TRUNCATE things`.execute(db);
 });
-afterAll(async () => {
-  await sql`DROP SCHEMA ${sql.id(schema)} CASCADE`.execute(db);
-  await db.destroy();
-});
+afterAll(async () => testDb.destroy());
 
 const insert = (id: number) => sql`INSERT INTO things VALUES (${id})`;
 const ids = async () => (await sql<{ id: number }>`SELECT id FROM things ORDER BY id`.execute(db)).rows.map((r) => r.id);

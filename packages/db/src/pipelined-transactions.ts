@@ -29,7 +29,7 @@ async function settle<T>(before: Promise<unknown> | undefined, main: Promise<T>,
 /**
  * The pool kysely runs on. Connections are in pg's pipeline mode (see createPool), so a statement
  * can go out while the one before it is still being answered, which saves a transaction two round
- * trips:
+ * trips (without pipeline mode pg queues them in the same order, so this stays correct):
  * - BEGIN is not waited for on its own: it is answered with the transaction's first statement,
  *   whose caller learns if it failed (BEGIN only fails with its connection, which fails that
  *   statement too);
@@ -45,7 +45,6 @@ export function pipelinedPool(pool: pg.Pool): PostgresPool {
       let begun: Promise<unknown> | undefined;
       let committed = false;
       const query = (text: string, values?: readonly unknown[]): Promise<unknown> => {
-        if (!client.pipeline) return run(client, text.startsWith(LAST) ? text.slice(LAST.length).trimStart() : text, values);
         if (committed) {
           committed = false;
           if (text === "commit") return done("COMMIT");

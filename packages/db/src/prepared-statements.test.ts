@@ -1,26 +1,20 @@
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Db } from "./database";
 import { prepared } from "./prepared-statements";
-import { createDb, type Db } from "./database";
-import { TEST_DATABASE_URL } from "./testing";
-import { randomBytes } from "node:crypto";
+import { createTestSchema, type TestDatabase } from "./testing";
 
 // A schema of its own with one table: the migrations are not needed to show how the pool prepares.
-const schema = `t_${Math.floor(Date.now() / 1000)}_${randomBytes(4).toString("hex")}`;
+let testDb: TestDatabase;
 let db: Db;
 beforeAll(async () => {
-  const admin = createDb({ connectionString: TEST_DATABASE_URL, max: 1 });
-  await sql`CREATE SCHEMA ${sql.id(schema)}`.execute(admin);
-  await admin.destroy();
   // One connection, so every call below reuses the statement that connection prepared.
-  db = createDb({ connectionString: TEST_DATABASE_URL, schema, max: 1 });
+  testDb = await createTestSchema(1);
+  db = testDb.db;
   await sql`CREATE TABLE things (id int PRIMARY KEY, name text NOT NULL)`.execute(db);
   await sql`INSERT INTO things VALUES (1, 'one')`.execute(db);
 });
-afterAll(async () => {
-  await sql`DROP SCHEMA ${sql.id(schema)} CASCADE`.execute(db);
-  await db.destroy();
-});
+afterAll(async () => testDb.destroy());
 
 const readThing = (id: number) => prepared(sql<Record<string, unknown>>`SELECT * FROM things WHERE id = ${id}`, 1);
 const preparedCount = async () => Number((await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name LIKE 'nurture_%'`.execute(db)).rows[0]!.n);

@@ -18,12 +18,18 @@ export interface TestDatabase {
  * The name carries its creation time, so a crashed run's leftovers can be recognised and dropped.
  */
 export async function createTestDatabase(): Promise<TestDatabase> {
+  const testDb = await createTestSchema();
+  await migrate(testDb.db);
+  return testDb;
+}
+
+/** An empty schema of its own (no migrations), for tests of the database layer itself; `max` connections. */
+export async function createTestSchema(max = 8): Promise<TestDatabase> {
   const schema = `t_${Math.floor(Date.now() / 1000)}_${randomBytes(4).toString("hex")}`;
   const admin = createDb({ connectionString: TEST_DATABASE_URL, max: 1 });
   await sql`CREATE SCHEMA ${sql.id(schema)}`.execute(admin);
   await admin.destroy();
-  const db = createDb({ connectionString: TEST_DATABASE_URL, schema, max: 8 });
-  await migrate(db);
+  const db = createDb({ connectionString: TEST_DATABASE_URL, schema, max });
   return {
     db,
     schema,
