@@ -1,7 +1,8 @@
 import { sql } from "kysely";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Db } from "./database";
-import { lastInTransaction } from "./pipelined-transactions";
+import { lastInTransaction, together } from "./pipelined-transactions";
+import { prepared } from "./prepared-statements";
 import { createTestSchema, type TestDatabase } from "./testing";
 
 let testDb: TestDatabase;
@@ -9,7 +10,7 @@ let db: Db;
 beforeAll(async () => {
   testDb = await createTestSchema(2);
   db = testDb.db;
-  await sql`CREATE TABLE things (id int PRIMARY KEY)`.execute(db);
+  await sql`CREATE TABLE things (id int PRIMARY KEY, n int NOT NULL DEFAULT 0)`.execute(db);
 });
 beforeEach(async () => {
   await sql`TRUNCATE things`.execute(db);
@@ -66,5 +67,52 @@ describe("transactions on the pipelined pool", () => {
       }),
     ).rejects.toThrow(/after the transaction's last one/);
     expect(await ids()).toEqual([1]);
+  });
+});
+
+describe("statements sent together", () => {
+  it("run in order, each seeing the ones before it, and answer with each one's rows", async () => {
+    const [inserted, counted, read] = await db.transaction().execute((trx) =>
+      together(trx, [
+        sql<{ id: number }>`INSERT INTO things (id) VALUES (1), (2) RETURNING id`,
+        sql<{ n: number }>`SELECT count(*)::int AS n FROM things`,
+        prepared(sql<{ id: number }>`SELECT id FROM things WHERE id = ${2}`, 1),
+      ]),
+    );
+    expect(inserted).toEqual([{ id: 1 }, { id: 2 }]);
+    expect(counted).toEqual([{ n: 2 }]);
+    expect(read).toEqual([{ id: 2 }]);
+  });
+
+  it("give a read sent behind a row lock what the lock waited for", async () => {
+    await insert(1).execute(db);
+    let release!: () => void;
+    const holding = new Promise<void>((r) => (release = r));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => (locked = r));
+    const writer = db.transaction().execute(async (trx) => {
+      await sql`UPDATE things SET n = 5 WHERE id = 1`.execute(trx);
+      locked();
+      await holding;
+    });
+    await isLocked;
+    const reader = db.transaction().execute((trx) =>
+      together(trx, [sql`SELECT id FROM things WHERE id = 1 FOR UPDATE`, sql<{ n: number }>`SELECT n FROM things WHERE id = 1`]),
+    );
+    // The reader is now waiting for the row; the writer commits its change.
+    await new Promise((r) => setTimeout(r, 50));
+    release();
+    await writer;
+    const [, [row]] = await reader;
+    expect(row).toEqual({ n: 5 });
+  });
+
+  it("fail with the first failure and leave nothing of the transaction", async () => {
+    await expect(
+      db.transaction().execute((trx) => together(trx, [insert(1), insert(1), sql`SELECT 1`])),
+    ).rejects.toThrow(/duplicate key/);
+    expect(await ids()).toEqual([]);
+    await db.transaction().execute(async (trx) => lastInTransaction(insert(3)).execute(trx));
+    expect(await ids()).toEqual([3]);
   });
 });

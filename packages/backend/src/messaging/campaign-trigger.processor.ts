@@ -39,7 +39,7 @@ async function fire(ctx: PipelineContext, campaign: Campaign, occurrence: Trigge
     return;
   }
   const settings = messagingSettingsOf(ctx.project);
-  const repeat = repeatDecision(campaign.repeat, await priorSeries(ctx.trx, campaign.id, ctx.user.id), ctx.now, startOfLocalDay(ctx.now, settings.timeZone));
+  const repeat = repeatDecision(campaign.repeat, ctx.priorSeries.get(campaign.id) ?? (await priorSeries(ctx.trx, campaign.id, ctx.user.id)), ctx.now, startOfLocalDay(ctx.now, settings.timeZone));
   if (!repeat.allowed) {
     const outcome = ({ received: "already_received", too_soon: "too_soon", held_today: "held" } as const)[repeat.because];
     decisions.push({ ...base, outcome, reason: repeat.reason });

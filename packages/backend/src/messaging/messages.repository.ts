@@ -1,20 +1,46 @@
 import type { DecisionTraces, PriorSeries } from "@nurture/core";
 import { prepared, type DbOrTrx, type MessageRow } from "@nurture/db";
-import { sql } from "kysely";
+import { sql, type RawBuilder } from "kysely";
 
 /** Statuses after which nothing more happens to a message (besides recipient activity). */
 export const FINAL_STATUSES = ["sent", "cancelled", "held", "skipped", "failed"] as const;
 
+/** A campaign's series the user started, as JSON: `[created_at, window_key, live, held_at]` each. */
+function seriesJson(campaignId: RawBuilder<string>, userId: number): RawBuilder<unknown> {
+  return sql`(SELECT coalesce(json_agg(json_build_array(s.created_at, s.window_key,
+      EXISTS (SELECT 1 FROM messages m WHERE m.series_id = s.id AND (m.sent_at IS NOT NULL OR m.status IN ('queued', 'sending'))),
+      (SELECT max(m.finished_at) FROM messages m WHERE m.series_id = s.id AND m.status = 'held'))), '[]')
+    FROM messages s
+    WHERE s.campaign_id = ${campaignId} AND s.user_id = ${userId} AND s.step_index = 0)`;
+}
+
+const parseSeries = (value: unknown): PriorSeries[] =>
+  (value as [string, string, boolean, string | null][]).map(([startedAt, windowKey, live, heldAt]) => ({
+    startedAt: new Date(startedAt),
+    windowKey,
+    live,
+    heldAt: heldAt === null ? null : new Date(heldAt),
+  }));
+
 /** The series of a campaign the user already started, for the repetition policy. */
 export async function priorSeries(db: DbOrTrx, campaignId: string, userId: number): Promise<PriorSeries[]> {
-  const rows = await prepared(sql<{ created_at: Date; window_key: string; live: boolean; held_at: Date | null }>`
-    SELECT s.created_at, s.window_key,
-      EXISTS (SELECT 1 FROM messages m WHERE m.series_id = s.id AND (m.sent_at IS NOT NULL OR m.status IN ('queued', 'sending'))) AS live,
-      (SELECT max(m.finished_at) FROM messages m WHERE m.series_id = s.id AND m.status = 'held') AS held_at
-    FROM messages s
-    WHERE s.campaign_id = ${campaignId} AND s.user_id = ${userId} AND s.step_index = 0
-  `, 1).execute(db);
-  return rows.rows.map((r) => ({ startedAt: r.created_at, windowKey: r.window_key, live: r.live, heldAt: r.held_at }));
+  const row = await prepared(sql<{ series: unknown }>`SELECT ${seriesJson(sql`${campaignId}::uuid`, userId)} AS series`, 1).execute(db);
+  return parseSeries(row.rows[0]!.series);
+}
+
+/**
+ * For a pipeline run's up-front read: the prior series of each active campaign whose trigger names
+ * an event of `eventNames` (a set of event names in SQL), keyed by campaign id. Campaigns
+ * triggered by the run's system events are not in it; the trigger step reads theirs itself.
+ */
+export function priorSeriesForEventsSelect(projectId: string, userId: number, eventNames: RawBuilder<unknown>): RawBuilder<unknown> {
+  return sql`(SELECT coalesce(json_object_agg(c.id, ${seriesJson(sql`c.id`, userId)}), '{}')
+    FROM campaigns c
+    WHERE c.project_id = ${projectId} AND c.status = 'active' AND c.trigger_events && ARRAY(${eventNames}))`;
+}
+
+export function parsePriorSeriesByCampaign(value: unknown): Map<string, PriorSeries[]> {
+  return new Map(Object.entries(value as Record<string, unknown>).map(([id, series]) => [id, parseSeries(series)]));
 }
 
 export interface NewMessage {

@@ -1,6 +1,7 @@
-import type { EventCounter, LifecycleStage, UserCard } from "@nurture/core";
+import type { EventCounter, LifecycleStage, PriorSeries, UserCard } from "@nurture/core";
 import { prepared, type DbOrTrx, type EventRow, type UserRow } from "@nurture/db";
 import { sql, type RawBuilder } from "kysely";
+import { parsePriorSeriesByCampaign, priorSeriesForEventsSelect } from "../messaging/messages.repository";
 import { parsePendingExpiries, pendingExpiriesSelect, type PendingExpiries } from "../scoring/score-ledger.repository";
 import { segmentsCardSections } from "../segments/segment-card";
 import type { CardSection } from "./pipeline.types";
@@ -18,7 +19,8 @@ const eventStatsSection: CardSection = {
 const cardSections: CardSection[] = [eventStatsSection, ...segmentsCardSections];
 
 export async function loadCard(db: DbOrTrx, user: UserRow): Promise<UserCard> {
-  return (await selectCard(db, user, {})).card;
+  const row = (await cardQuery(user.id, {}).execute(db)).rows[0]!;
+  return cardFrom(user, row);
 }
 
 /** An event as json_agg spells it: timestamps as ISO strings. */
@@ -30,21 +32,30 @@ export interface RunInput {
   /** Up to the limit of the user's unprocessed events, in time order. */
   events: EventRow[];
   expiries: PendingExpiries;
+  /** The prior series of the active campaigns the unprocessed events may trigger (see priorSeriesForEventsSelect). */
+  priorSeries: Map<string, PriorSeries[]>;
 }
 
+/** The user's unprocessed events, oldest first (the partial index events_unprocessed_user serves it). */
+const unprocessed = (userId: number, limit: number) => sql`SELECT * FROM events WHERE user_id = ${userId} AND processed_at IS NULL ORDER BY occurred_at, id LIMIT ${limit}`;
+
 /**
- * Everything a run reads up front, in one round trip: the card, up to `eventLimit` unprocessed
- * events, and the score's pending expiries.
+ * The statement reading everything a run needs up front: the card, up to `eventLimit` unprocessed
+ * events, the score's pending expiries and the prior series of campaigns those events may
+ * trigger. It needs only ids, so it can go out together with the statement locking the user's row
+ * (see processUser); `readRun` makes the run's input of its row.
  */
-export async function loadRun(db: DbOrTrx, user: UserRow, now: Date, eventLimit: number): Promise<RunInput> {
-  const { card, row } = await selectCard(db, user, {
-    events: sql`(SELECT coalesce(json_agg(e ORDER BY e.occurred_at, e.id), '[]') FROM (
-        SELECT * FROM events WHERE user_id = ${user.id} AND processed_at IS NULL ORDER BY occurred_at, id LIMIT ${eventLimit}
-      ) AS e)`,
-    expiries: pendingExpiriesSelect(user.id, now),
+export function runQuery(projectId: string, userId: number, now: Date, eventLimit: number): RawBuilder<Record<string, unknown>> {
+  return cardQuery(userId, {
+    events: sql`(SELECT coalesce(json_agg(e ORDER BY e.occurred_at, e.id), '[]') FROM (${unprocessed(userId, eventLimit)}) AS e)`,
+    expiries: pendingExpiriesSelect(userId, now),
+    series: priorSeriesForEventsSelect(projectId, userId, sql`SELECT DISTINCT e.name FROM (${unprocessed(userId, eventLimit)}) AS e`),
   });
+}
+
+export function readRun(user: UserRow, row: Record<string, unknown>, now: Date): RunInput {
   return {
-    card,
+    card: cardFrom(user, row),
     events: (row.events as EventJson[]).map((e) => ({
       ...e,
       occurred_at: new Date(e.occurred_at),
@@ -52,11 +63,21 @@ export async function loadRun(db: DbOrTrx, user: UserRow, now: Date, eventLimit:
       processed_at: e.processed_at === null ? null : new Date(e.processed_at),
     })),
     expiries: parsePendingExpiries(row.expiries, now),
+    priorSeries: parsePriorSeriesByCampaign(row.series),
   };
 }
 
 /** The card's sections and any `extra` columns, in one statement. */
-async function selectCard(db: DbOrTrx, user: UserRow, extra: Record<string, RawBuilder<unknown>>): Promise<{ card: UserCard; row: Record<string, unknown> }> {
+function cardQuery(userId: number, extra: Record<string, RawBuilder<unknown>>): RawBuilder<Record<string, unknown>> {
+  const columns = [
+    ...cardSections.map((s, i) => sql`${s.select(userId)} AS ${sql.ref(`s${i}`)}`),
+    ...Object.entries(extra).map(([name, select]) => sql`${select} AS ${sql.ref(name)}`),
+  ];
+  return prepared(sql<Record<string, unknown>>`SELECT ${sql.join(columns)}`, 1);
+}
+
+/** The card of a users row and the sections `cardQuery` read. */
+function cardFrom(user: UserRow, row: Record<string, unknown>): UserCard {
   const card: UserCard = {
     id: user.id,
     userId: user.user_id,
@@ -72,11 +93,6 @@ async function selectCard(db: DbOrTrx, user: UserRow, extra: Record<string, RawB
     segmentIds: [],
     emailUnsubscribed: user.email_unsubscribed_at !== null,
   };
-  const columns = [
-    ...cardSections.map((s, i) => sql`${s.select(user.id)} AS ${sql.ref(`s${i}`)}`),
-    ...Object.entries(extra).map(([name, select]) => sql`${select} AS ${sql.ref(name)}`),
-  ];
-  const row = (await prepared(sql<Record<string, unknown>>`SELECT ${sql.join(columns)}`, 1).execute(db)).rows[0]!;
   cardSections.forEach((s, i) => s.apply(card, row[`s${i}`]));
-  return { card, row };
+  return card;
 }

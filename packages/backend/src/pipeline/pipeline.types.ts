@@ -1,4 +1,4 @@
-import type { UserCard } from "@nurture/core";
+import type { PriorSeries, UserCard } from "@nurture/core";
 import type { DB, EventRow, ProjectRow, UserRow } from "@nurture/db";
 import type { Queues } from "@nurture/jobs";
 import type { RawBuilder, Transaction } from "kysely";
@@ -26,6 +26,8 @@ export interface PipelineContext {
   segmentsLocked: boolean;
   /** The score's awards due to expire by `now` and its next expiry after, read with the card. */
   expiries: PendingExpiries;
+  /** Prior series of the active campaigns this run's stored events may trigger, by campaign id, read with the card. */
+  priorSeries: Map<string, PriorSeries[]>;
   now: Date;
   emit(name: string, properties: Record<string, unknown>): void;
   /** Card columns to write with the run's bookkeeping statement (the card object is updated by the caller). */

@@ -1,9 +1,9 @@
-import { lastInTransaction, prepared, type DB, type Db, type ProjectRow, type UserRow } from "@nurture/db";
+import { lastInTransaction, prepared, together, type RowOf, type DB, type Db, type ProjectRow, type UserRow } from "@nurture/db";
 import type { Queues } from "@nurture/jobs";
 import { sql, type Transaction } from "kysely";
 import type { Logger } from "pino";
 import { tryLockSegmentsShared } from "../segments/segments-lock";
-import { loadRun } from "./card-loader";
+import { readRun, runQuery } from "./card-loader";
 import type { CardColumns, EmittedEvent, PipelineContext } from "./pipeline.types";
 import { processors } from "./processors";
 import { scheduleTick } from "./scheduling";
@@ -19,33 +19,36 @@ export interface PipelineDeps {
 /** Events taken per run; a backlog larger than this continues in a follow-up job. */
 const BATCH = 500;
 
+type LockedUser = { user: UserRow; project: ProjectRow; segmentsLocked: boolean };
+
 /**
- * Locks the user's row and reads its project in the same round trip (the project's row changes
+ * Locks the user's row and reads its project in the same statement (the project's row changes
  * rarely, so the statement's snapshot, taken before any wait for the lock, is recent enough), and
  * tries the project's segments lock, shared, on the way.
  */
-async function lockUserWithProject(
-  trx: Transaction<DB>,
-  projectId: string,
-  userId: number,
-): Promise<{ user: UserRow; project: ProjectRow; segmentsLocked: boolean } | undefined> {
-  const query = trx
-    .selectFrom("users")
-    .innerJoin("projects", "projects.id", "users.project_id")
-    .selectAll("users")
-    .select([
-      "projects.name as project_name",
-      "projects.write_key as project_write_key",
-      "projects.secret_key_hash as project_secret_key_hash",
-      "projects.settings as project_settings",
-      "projects.config_version as project_config_version",
-      "projects.created_at as project_created_at",
-      tryLockSegmentsShared(projectId).as("segments_locked"),
-    ])
-    .where("users.id", "=", userId)
-    .where("users.project_id", "=", projectId)
-    .forUpdate("users");
-  const [row] = (await prepared(query, 1).execute(trx)).rows;
+function lockUserWithProject(trx: Transaction<DB>, projectId: string, userId: number) {
+  return prepared(
+    trx
+      .selectFrom("users")
+      .innerJoin("projects", "projects.id", "users.project_id")
+      .selectAll("users")
+      .select([
+        "projects.name as project_name",
+        "projects.write_key as project_write_key",
+        "projects.secret_key_hash as project_secret_key_hash",
+        "projects.settings as project_settings",
+        "projects.config_version as project_config_version",
+        "projects.created_at as project_created_at",
+        tryLockSegmentsShared(projectId).as("segments_locked"),
+      ])
+      .where("users.id", "=", userId)
+      .where("users.project_id", "=", projectId)
+      .forUpdate("users"),
+    1,
+  );
+}
+
+function lockedUser(projectId: string, row: RowOf<ReturnType<typeof lockUserWithProject>> | undefined): LockedUser | undefined {
   if (!row) return undefined;
   const { project_name, project_write_key, project_secret_key_hash, project_settings, project_config_version, project_created_at, segments_locked, ...user } = row;
   const project: ProjectRow = {
@@ -72,12 +75,15 @@ export async function processUser(deps: PipelineDeps, projectId: string, userId:
   const log = deps.log.child({ projectId, userId });
 
   const processed = await deps.db.transaction().execute(async (trx) => {
-    const locked = await lockUserWithProject(trx, projectId, userId);
+    const now = deps.now();
+    // The run's read goes out right behind the lock and runs once the lock is held, on a snapshot
+    // of its own: one round trip for both.
+    const [lockRows, [runRow]] = await together(trx, [lockUserWithProject(trx, projectId, userId), runQuery(projectId, userId, now, BATCH + 1)]);
+    const locked = lockedUser(projectId, lockRows[0]);
     // Merged into another card meanwhile: that card's own job covers the events.
     if (!locked) return 0;
     const { user, project, segmentsLocked } = locked;
-    const now = deps.now();
-    const { card, events, expiries } = await loadRun(trx, user, now, BATCH + 1);
+    const { card, events, expiries, priorSeries } = readRun(user, runRow!, now);
     more = events.length > BATCH;
     const batch = events.slice(0, BATCH);
     const tickDue = user.next_tick_at !== null && user.next_tick_at <= now;
@@ -93,6 +99,7 @@ export async function processUser(deps: PipelineDeps, projectId: string, userId:
       emitted,
       segmentsLocked,
       expiries,
+      priorSeries,
       now,
       emit: (name, properties) => emitted.push({ name, properties, occurredAt: now }),
       scheduleAt: (at) => {
