@@ -3,7 +3,7 @@ import type { PipelineContext, Processor } from "../pipeline/pipeline.types";
 import { campaignsForRun, type Campaign } from "./campaigns.repository";
 import { moveDecisions, recordDecisions, type NewDecision } from "./decisions.repository";
 import { enqueueDelivery } from "./delivery-scheduling";
-import { deliverToInboxNow } from "./inbox-delivery";
+import { afterInboxSend, deliverToInboxNow, inboxSendNow } from "./inbox-delivery";
 import { attributeGoals } from "./goal-attribution";
 import { insertMessage, moveMessages, priorSeries } from "./messages.repository";
 import { messagingSettingsOf } from "./messaging-settings";
@@ -54,6 +54,8 @@ async function fire(ctx: PipelineContext, campaign: Campaign, occurrence: Trigge
     }
   }
   const scheduledFor = new Date(ctx.now.getTime() + first.delayMs);
+  const inboxNow = first.delayMs === 0 && (first.channel === "popup" || first.channel === "chat");
+  const sentNow = inboxNow ? await inboxSendNow(ctx, campaign, first, triggerInfo(occurrence)) : undefined;
   const message = await insertMessage(ctx.trx, {
     projectId: ctx.project.id,
     campaignId: campaign.id,
@@ -66,12 +68,14 @@ async function fire(ctx: PipelineContext, campaign: Campaign, occurrence: Trigge
     scheduledFor,
     createdAt: ctx.now,
     queued: { reason: `step 1 (${first.channel}) scheduled for ${scheduledFor.toISOString()}`, traces, trigger: base.trigger },
+    ...(sentNow ? { sentNow } : {}),
   });
   if (message === null) {
     decisions.push({ ...base, outcome: "already_received", reason: `a message for this step already exists (window ${repeat.windowKey})` });
     return;
   }
-  if (first.delayMs === 0 && (first.channel === "popup" || first.channel === "chat")) {
+  if (sentNow) return afterInboxSend(ctx, message, campaign);
+  if (inboxNow) {
     // The decisions so far go on the record before the send's.
     await recordDecisions(ctx.trx, decisions.splice(0));
     return deliverToInboxNow(ctx, message, campaign);

@@ -1,16 +1,29 @@
-import { prepared, type DB } from "@nurture/db";
+import type { RenderedContent } from "@nurture/core";
+import { prepared, type DB, type MessageRow } from "@nurture/db";
 import { sql, type Transaction } from "kysely";
 import { recordDecision } from "./decisions.repository";
 import { scheduleNextStep, type NextDelivery } from "./delivery-outcome";
+import type { Campaign } from "./campaigns.repository";
 import type { Claim } from "./delivery-preparation";
 
 type Trx = Transaction<DB>;
 
 const forgetHandover = (trx: Trx, messageId: number) => trx.deleteFrom("message_handovers").where("message_id", "=", messageId).execute();
 
-function sentReason(claim: Claim): string {
-  const where = claim.recipient ? ` to ${claim.recipient.address}` : claim.content.channel === "webhook" ? ` to ${claim.content.url}` : " to the on-site inbox";
-  return `${claim.message.channel}${where}`;
+/** The "sent" decision's reason: the channel and where the message went. */
+export function sentReason(content: RenderedContent, recipientAddress: string | null): string {
+  const where = recipientAddress ? ` to ${recipientAddress}` : content.channel === "webhook" ? ` to ${content.url}` : " to the on-site inbox";
+  return `${content.channel}${where}`;
+}
+
+/** A sent chat message's line in the user's conversation. */
+export const chatLineOf = (content: RenderedContent): { author: string | null; text: string } | null =>
+  content.channel === "chat" ? { author: content.senderName ?? null, text: content.text } : null;
+
+/** The series' next step after a sent message, inserted; null after its last. */
+export function continueSeries(trx: Trx, message: MessageRow, campaign: Campaign, now: Date): Promise<NextDelivery | null> {
+  const last = campaign.steps.findIndex((s) => s.id === message.step_id) === campaign.steps.length - 1;
+  return last ? Promise.resolve(null) : scheduleNextStep(trx, message, campaign, now);
 }
 
 /**
@@ -30,16 +43,16 @@ export async function markSent(trx: Trx, claim: Claim, now: Date): Promise<NextD
       RETURNING id, project_id, campaign_id, user_id, step_id
     )
     INSERT INTO message_decisions (project_id, campaign_id, user_id, stage, outcome, reason, step_id, message_id, traces, created_at)
-    SELECT project_id, campaign_id, user_id, 'send', 'sent', ${sentReason(claim)}, step_id, id, '{}'::jsonb, ${now} FROM u
+    SELECT project_id, campaign_id, user_id, 'send', 'sent', ${sentReason(claim.content, claim.recipient?.address ?? null)}, step_id, id, '{}'::jsonb, ${now} FROM u
   `, 1).execute(trx);
-  if (claim.content.channel === "chat") {
+  const line = chatLineOf(claim.content);
+  if (line) {
     await trx
       .insertInto("conversation_lines")
-      .values({ project_id: claim.message.project_id, user_id: claim.user.id, message_id: claim.message.id, direction: "out", author: claim.content.senderName ?? null, text: claim.content.text, created_at: now })
+      .values({ project_id: claim.message.project_id, user_id: claim.user.id, message_id: claim.message.id, direction: "out", ...line, created_at: now })
       .execute();
   }
-  const last = claim.campaign.steps.findIndex((s) => s.id === claim.message.step_id) === claim.campaign.steps.length - 1;
-  return last ? null : scheduleNextStep(trx, { ...claim.message, user_id: claim.user.id }, claim.campaign, now);
+  return continueSeries(trx, { ...claim.message, user_id: claim.user.id }, claim.campaign, now);
 }
 
 /**

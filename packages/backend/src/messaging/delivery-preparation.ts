@@ -131,6 +131,40 @@ export interface FreshSend {
   projectSettings: Record<string, unknown>;
 }
 
+/** A step's content rendered for the user and the message's trigger. */
+function renderFor(step: CampaignStep, card: Pick<UserCard, "userId" | "properties">, trigger: Record<string, unknown>, campaignName: string, unsubscribeUrl: string | null): Promise<RenderedContent> {
+  const { name, properties } = trigger as { name?: unknown; properties?: unknown };
+  return renderStepContent(
+    { channel: step.channel, content: step.content } as Parameters<typeof renderStepContent>[0],
+    templateData({
+      card,
+      event: typeof name === "string" ? { name, properties: (properties as Record<string, unknown>) ?? {} } : null,
+      campaignName,
+      unsubscribeUrl,
+    }),
+  );
+}
+
+/**
+ * The content of a popup or chat step that can go into the inbox the moment its trigger fires,
+ * decided before its ledger row exists, so the row is written once, as sent: when the channel has
+ * no daily cap to count, it is not quiet hours, the step's condition holds and the template
+ * renders. Otherwise null: the message is written queued and `prepareSend` records why it waits or
+ * stops, as for any other.
+ */
+export async function inboxContentNow(fresh: FreshSend, step: CampaignStep, trigger: Record<string, unknown>, now: Date): Promise<RenderedContent | null> {
+  const settings = messagingSettingsOf({ settings: fresh.projectSettings });
+  if (settings.dailyCaps[step.channel] !== undefined) return null;
+  if (quietHoursEnd(now, settings.timeZone, settings.quietHours, step.channel)) return null;
+  if (step.condition && !explainCondition(step.condition, fresh.card, now)[0]!.passed) return null;
+  try {
+    return await renderFor(step, fresh.card, trigger, fresh.campaign.name, null);
+  } catch (err) {
+    if (err instanceof TemplateRenderError) return null;
+    throw err;
+  }
+}
+
 /** A message's ledger row, and when an earlier attempt handed it to the SMTP server without recording the outcome. */
 export type LockedMessage = MessageRow & { handed_over_at: Date | null };
 
@@ -229,18 +263,9 @@ export async function prepareSend(trx: Transaction<DB>, deps: Pick<DeliveryDeps,
   }
 
   const links = message.channel === "email" ? deps.emailLinks(message.id) : null;
-  const trigger = message.trigger as { name?: unknown; properties?: unknown };
   let content: RenderedContent;
   try {
-    content = await renderStepContent(
-      { channel: step.channel, content: step.content } as Parameters<typeof renderStepContent>[0],
-      templateData({
-        card,
-        event: typeof trigger.name === "string" ? { name: trigger.name, properties: (trigger.properties as Record<string, unknown>) ?? {} } : null,
-        campaignName: campaign.name,
-        unsubscribeUrl: links?.unsubscribe ?? null,
-      }),
-    );
+    content = await renderFor(step, card, message.trigger, campaign.name, links?.unsubscribe ?? null);
   } catch (err) {
     if (err instanceof TemplateRenderError) return stop("failed", err.message);
     throw err;

@@ -3,9 +3,11 @@ import type { Queues } from "@nurture/jobs";
 import type { Logger } from "pino";
 import type { PipelineContext } from "../pipeline/pipeline.types";
 import type { Campaign } from "./campaigns.repository";
-import { markSent } from "./delivery-completion";
+import type { CampaignStep } from "./campaigns.repository";
+import { chatLineOf, continueSeries, markSent, sentReason } from "./delivery-completion";
 import type { NextDelivery } from "./delivery-outcome";
-import { prepareSend } from "./delivery-preparation";
+import { inboxContentNow, prepareSend } from "./delivery-preparation";
+import type { NewMessage } from "./messages.repository";
 import { enqueueDelivery } from "./delivery-scheduling";
 
 const noEmailLinks = () => {
@@ -22,7 +24,26 @@ export function signalInbox(queues: Queues, log: Logger, projectId: string, user
 }
 
 /**
- * A popup or chat message due the moment its trigger fires goes into the inbox inside the pipeline's
+ * A popup or chat step due the moment its trigger fires, when nothing holds it back (see
+ * inboxContentNow): what its ledger row is written with, as sent. Undefined when it must go
+ * through the send-time checks (`deliverToInboxNow`) instead.
+ */
+export async function inboxSendNow(ctx: PipelineContext, campaign: Campaign, step: CampaignStep, trigger: Record<string, unknown>): Promise<NewMessage["sentNow"]> {
+  const fresh = { user: ctx.user, card: ctx.card, campaign, projectSettings: ctx.project.settings };
+  const content = await inboxContentNow(fresh, step, trigger, ctx.now);
+  return content ? { content, reason: sentReason(content, null), chatLine: chatLineOf(content) } : undefined;
+}
+
+/** After a message was written to the inbox as sent: the visitor's widget is woken, the series goes on. */
+export async function afterInboxSend(ctx: PipelineContext, message: MessageRow, campaign: Campaign): Promise<void> {
+  ctx.afterCommit(() => signalInbox(ctx.queues, ctx.log, ctx.project.id, message.user_id));
+  const next = await continueSeries(ctx.trx, message, campaign, ctx.now);
+  if (next) ctx.afterCommit(() => enqueueDelivery(ctx.queues, next, ctx.now));
+}
+
+/**
+ * A popup or chat message due the moment its trigger fires that the send-time checks must see
+ * (a daily cap to count, quiet hours, a step condition that fails…) goes into the inbox inside the pipeline's
  * own transaction — the inbox is the ledger row, so there is nothing to hand over and no reason for
  * a second queue hop. The same send-time checks apply as in the delivery worker (caps, quiet hours,
  * the step's condition); a message they hold back continues through its channel's queue.

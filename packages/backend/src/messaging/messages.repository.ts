@@ -58,6 +58,12 @@ export interface NewMessage {
   createdAt: Date;
   /** The "queued" decision recorded with the row: why, the audience's trace, and the trigger if it is to be shown. */
   queued: { reason: string; traces?: DecisionTraces; trigger?: Record<string, unknown> };
+  /**
+   * Already delivered as it is written (a popup or chat message that went into the inbox the
+   * moment it was triggered): recorded sent, with its content, its "sent" decision after the
+   * "queued" one, and for a chat message its line in the conversation.
+   */
+  sentNow?: { content: Record<string, unknown>; reason: string; chatLine: { author: string | null; text: string } | null };
 }
 
 /**
@@ -66,12 +72,15 @@ export interface NewMessage {
  * new row, or null when it existed (and no decision was recorded).
  */
 export async function insertMessage(db: DbOrTrx, m: NewMessage): Promise<MessageRow | null> {
+  const sent = m.sentNow;
   // One round trip: a first step takes its id from the sequence and is its own series.
   const row = await prepared(sql<MessageRow>`
     WITH n AS (SELECT nextval(pg_get_serial_sequence('messages', 'id')) AS id),
     inserted AS (
-      INSERT INTO messages (id, project_id, campaign_id, step_id, step_index, user_id, window_key, series_id, channel, trigger, scheduled_for, created_at)
+      INSERT INTO messages (id, project_id, campaign_id, step_id, step_index, user_id, window_key, series_id, channel, trigger, scheduled_for, created_at
+        ${sent ? sql`, status, sent_at, finished_at, content, attempts` : sql``})
       SELECT n.id, ${m.projectId}, ${m.campaignId}, ${m.stepId}, ${m.stepIndex}, ${m.userId}, ${m.windowKey}, coalesce(${m.seriesId ?? null}::bigint, n.id), ${m.channel}, ${JSON.stringify(m.trigger)}::jsonb, ${m.scheduledFor}, ${m.createdAt}
+        ${sent ? sql`, 'sent', ${m.createdAt}, ${m.createdAt}, ${JSON.stringify(sent.content)}::jsonb, 1` : sql``}
       FROM n
       ON CONFLICT ON CONSTRAINT messages_once DO NOTHING
       RETURNING *
@@ -81,7 +90,12 @@ export async function insertMessage(db: DbOrTrx, m: NewMessage): Promise<Message
       SELECT project_id, campaign_id, user_id, 'trigger', 'queued', ${m.queued.reason}, step_id, id,
              ${m.queued.trigger ? JSON.stringify(m.queued.trigger) : null}::jsonb, ${JSON.stringify(m.queued.traces ?? {})}::jsonb, created_at
       FROM inserted
+      ${sent ? sql`UNION ALL SELECT project_id, campaign_id, user_id, 'send', 'sent', ${sent.reason}, step_id, id, NULL, '{}'::jsonb, created_at FROM inserted` : sql``}
     )
+    ${sent?.chatLine ? sql`, line AS (
+      INSERT INTO conversation_lines (project_id, user_id, message_id, direction, author, text, created_at)
+      SELECT project_id, user_id, id, 'out', ${sent.chatLine.author}, ${sent.chatLine.text}, created_at FROM inserted
+    )` : sql``}
     SELECT * FROM inserted
   `, 1).execute(db);
   return row.rows[0] ?? null;

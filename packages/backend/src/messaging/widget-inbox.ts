@@ -49,11 +49,11 @@ export async function loadWidgetVisitor(
       ? sql`SELECT id, user_id FROM users WHERE project_id = ${projectId} AND user_id = ${visitor.userId}`
       : sql`SELECT u.id, u.user_id FROM anonymous_ids a JOIN users u ON u.id = a.user_id WHERE a.project_id = ${projectId} AND a.anonymous_id = ${visitor.anonymousId}`;
   const inbox = options.inbox
-    ? sql`(SELECT coalesce(json_agg(json_build_array(m.id, m.channel, m.content, m.sent_at) ORDER BY m.sent_at), '[]') FROM (
+    ? sql`(SELECT coalesce(json_agg(json_build_array(m.id, m.channel, m.content, m.sent_at) ORDER BY m.sent_at, m.id), '[]') FROM (
         SELECT m.id, m.channel, m.content, m.sent_at FROM messages m, card
         WHERE m.project_id = ${projectId} AND m.user_id = card.id AND m.channel IN ('popup', 'chat') AND m.status = 'sent'
           AND m.dismissed_at IS NULL AND m.clicked_at IS NULL AND m.replied_at IS NULL AND m.sent_at >= ${new Date(now.getTime() - INBOX_TTL_MS)}
-        ORDER BY m.sent_at LIMIT 20) m)`
+        ORDER BY m.sent_at, m.id LIMIT 20) m)`
     : sql`'[]'::json`;
   const row = (
     await prepared(sql<{ settings: Record<string, unknown> | null; id: number | null; user_id: string | null; inbox: [number, "popup" | "chat", Record<string, unknown> | null, string][] }>`

@@ -101,6 +101,32 @@ describe("widget inbox", () => {
     expect((await inbox({ anonymousId: "owner", writeKey: "wk_wrong" })).statusCode).toBe(401);
   });
 
+  it("puts a message due at once in the inbox as sent, on the record, with its series going on", async () => {
+    const campaignId = await activeCampaign({
+      name: "Welcome chat",
+      trigger: { type: "event", event: "opened_app" },
+      steps: [
+        { channel: "chat", content: { text: "Welcome, {{ user.name }}", senderName: "Maya" } },
+        { channel: "popup", delay: { amount: 1, unit: "seconds" }, content: { body: "Still there?" } },
+      ],
+    });
+    await h.track("/v1/identify", { userId: "nina", anonymousId: "nina-phone", traits: { name: "Nina" } });
+    await h.track("/v1/track", { userId: "nina", event: "opened_app" });
+    const [chat] = await waitForInbox({ anonymousId: "nina-phone", userId: "nina" });
+    expect(chat).toMatchObject({ channel: "chat", content: { text: "Welcome, Nina", senderName: "Maya" } });
+
+    const card = (await h.admin({ method: "GET", url: "/v1/users/nina" })).json();
+    expect(card.messages.filter((m: { campaignId: string }) => m.campaignId === campaignId).map((m: { status: string }) => m.status)).toContain("sent");
+    expect(card.conversation.map((l: { direction: string; author: string; text: string }) => [l.direction, l.author, l.text])).toEqual([["out", "Maya", "Welcome, Nina"]]);
+    const decisions = (await h.admin({ method: "GET", url: `/v1/users/nina/decisions?campaign=${campaignId}` })).json().items;
+    expect(decisions.map((d: { stage: string; outcome: string }) => `${d.stage}:${d.outcome}`).reverse().slice(0, 2)).toEqual(["trigger:queued", "send:sent"]);
+    expect(decisions.find((d: { outcome: string }) => d.outcome === "sent").explanation.join(" ")).toMatch(/chat to the on-site inbox/);
+
+    // The second step follows through the popup queue a second later.
+    const messages = await waitForInbox({ anonymousId: "nina-phone", userId: "nina" }, 2);
+    expect(messages.map((m: { channel: string }) => m.channel)).toEqual(["chat", "popup"]);
+  });
+
   it("puts a chat reply on the card and lets it trigger another campaign", async () => {
     await activeCampaign({ name: "Chat hello", trigger: { type: "event", event: "viewed_payment_form" }, steps: [{ channel: "chat", content: { text: "Need help paying, {{ user.name }}?", senderName: "Maya" } }] });
     const followUp = await activeCampaign({
@@ -172,7 +198,7 @@ describe("widget identity verification", () => {
     expect((await inbox(who, { "x-nurture-identity": expired })).statusCode).toBe(401);
     const ok = await inbox(who, { "x-nurture-identity": await token("dora") });
     expect(ok.statusCode).toBe(200);
-    expect(ok.json().messages[0].content.text).toBe("Your order #123 ships today");
+    expect(ok.json().messages.find((m: { channel: string }) => m.channel === "chat").content.text).toBe("Your order #123 ships today");
   });
 
   it("does not open an identified user's inbox through their anonymous id alone", async () => {
