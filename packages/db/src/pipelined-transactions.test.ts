@@ -115,4 +115,24 @@ describe("statements sent together", () => {
     await db.transaction().execute(async (trx) => lastInTransaction(insert(3)).execute(trx));
     expect(await ids()).toEqual([3]);
   });
+
+  it("commit with the transaction when sent as its last, or roll it back whole", async () => {
+    await db.transaction().execute(async (trx) => {
+      await insert(1).execute(trx);
+      await together(trx, [insert(2), sql`UPDATE things SET n = 7 WHERE id = 1`], { last: true });
+    });
+    expect(await ids()).toEqual([1, 2]);
+    await expect(
+      db.transaction().execute(async (trx) => {
+        await insert(3).execute(trx);
+        await together(trx, [insert(4), insert(1)], { last: true });
+      }),
+    ).rejects.toThrow(/duplicate key/);
+    expect(await ids()).toEqual([1, 2]);
+  });
+
+  it("take query builders as well as raw SQL", async () => {
+    const [rows] = await db.transaction().execute((trx) => together(trx, [trx.selectNoFrom((eb) => eb.val(1).as("one"))]));
+    expect(rows).toEqual([{ one: "1" }]);
+  });
 });

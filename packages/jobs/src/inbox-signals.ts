@@ -7,3 +7,21 @@
 export const inboxSignalChannel = (prefix: string): string => `${prefix}:inbox`;
 
 export const inboxSignalKey = (projectId: string, userId: number): string => `${projectId}:${userId}`;
+
+/**
+ * A signal's text: the key, and after a line break the messages just put in the inbox, as the
+ * widget shows them, when the sender has them at hand: a waiting request answers with those
+ * instead of reading the inbox again.
+ */
+export const inboxSignal = (key: string, messages?: readonly unknown[]): string => (messages?.length ? `${key}\n${JSON.stringify(messages)}` : key);
+
+export function parseInboxSignal(text: string): { key: string; messages: unknown[] | undefined } {
+  const at = text.indexOf("\n");
+  if (at < 0) return { key: text, messages: undefined };
+  try {
+    const messages: unknown = JSON.parse(text.slice(at + 1));
+    return { key: text.slice(0, at), messages: Array.isArray(messages) && messages.length > 0 ? messages : undefined };
+  } catch {
+    return { key: text.slice(0, at), messages: undefined };
+  }
+}

@@ -1,6 +1,6 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from "bullmq";
 import { Redis } from "ioredis";
-import { inboxSignalChannel, inboxSignalKey } from "./inbox-signals";
+import { inboxSignal, inboxSignalChannel, inboxSignalKey } from "./inbox-signals";
 import { jobCatalog, QUEUE_NAMES, type JobPayload, type QueueName } from "./job-catalog";
 
 export interface QueueSettings {
@@ -38,8 +38,8 @@ export interface Queues {
   get(queue: QueueName): Queue;
   /** False while Redis is unreachable: callers with a durable fallback skip enqueueing. */
   ready(): boolean;
-  /** Tells waiting widget requests that the user's inbox changed (see inbox-signals). */
-  signalInbox(projectId: string, userId: number): Promise<void>;
+  /** Tells waiting widget requests that the user's inbox changed, with the new messages if known (see inbox-signals). */
+  signalInbox(projectId: string, userId: number, messages?: readonly unknown[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -59,8 +59,8 @@ export function createQueues(settings: QueueSettings, connection?: Redis): Queue
   return {
     get,
     ready: () => redis.status === "ready",
-    async signalInbox(projectId, userId) {
-      await redis.publish(inboxSignalChannel(settings.prefix), inboxSignalKey(projectId, userId));
+    async signalInbox(projectId, userId, messages) {
+      await redis.publish(inboxSignalChannel(settings.prefix), inboxSignal(inboxSignalKey(projectId, userId), messages));
     },
     async add(queue, payload, options) {
       const data = jobCatalog[queue].parse(payload);

@@ -1,11 +1,11 @@
 import { explainCondition, firstMatchingOccurrence, repeatDecision, startOfLocalDay, type Channel, type DecisionTraces, type TriggerOccurrence } from "@nurture/core";
 import type { PipelineContext, Processor } from "../pipeline/pipeline.types";
 import { campaignsForRun, type Campaign } from "./campaigns.repository";
-import { moveDecisions, recordDecisions, type NewDecision } from "./decisions.repository";
+import { decisionsInsert, moveDecisions, recordDecisions, type NewDecision } from "./decisions.repository";
 import { enqueueDelivery } from "./delivery-scheduling";
-import { afterInboxSend, deliverToInboxNow, inboxSendNow } from "./inbox-delivery";
+import { afterInboxSend, deliverToInboxNow, inboxSendNow, signalInbox } from "./inbox-delivery";
 import { attributeGoals } from "./goal-attribution";
-import { insertMessage, moveMessages, priorSeries } from "./messages.repository";
+import { insertMessage, insertMessageStatement, moveMessages, priorSeries, type NewMessage } from "./messages.repository";
 import { messagingSettingsOf } from "./messaging-settings";
 
 /** Events older than this (an import of history, a client that was offline for days) fire nothing. */
@@ -56,7 +56,7 @@ async function fire(ctx: PipelineContext, campaign: Campaign, occurrence: Trigge
   const scheduledFor = new Date(ctx.now.getTime() + first.delayMs);
   const inboxNow = first.delayMs === 0 && (first.channel === "popup" || first.channel === "chat");
   const sentNow = inboxNow ? await inboxSendNow(ctx, campaign, first, triggerInfo(occurrence)) : undefined;
-  const message = await insertMessage(ctx.trx, {
+  const newMessage: NewMessage = {
     projectId: ctx.project.id,
     campaignId: campaign.id,
     stepId: first.id,
@@ -69,9 +69,21 @@ async function fire(ctx: PipelineContext, campaign: Campaign, occurrence: Trigge
     createdAt: ctx.now,
     queued: { reason: `step 1 (${first.channel}) scheduled for ${scheduledFor.toISOString()}`, traces, trigger: base.trigger },
     ...(sentNow ? { sentNow } : {}),
-  });
+  };
+  const existed = `a message for this step already exists (window ${repeat.windowKey})`;
+  if (sentNow && campaign.steps.length === 1) {
+    // Nothing here needs the row back, so it goes out with the run's COMMIT and records a
+    // duplicate itself; waking the inbox for a duplicate costs the widget one look.
+    const inserted = ctx.writeWithCommit(insertMessageStatement({ ...newMessage, ifExists: existed }));
+    ctx.afterCommit(async () => {
+      const [row] = await inserted;
+      if (row) await signalInbox(ctx.queues, ctx.log, ctx.project.id, ctx.user.id, row);
+    });
+    return;
+  }
+  const message = await insertMessage(ctx.trx, newMessage);
   if (message === null) {
-    decisions.push({ ...base, outcome: "already_received", reason: `a message for this step already exists (window ${repeat.windowKey})` });
+    decisions.push({ ...base, outcome: "already_received", reason: existed });
     return;
   }
   if (sentNow) return afterInboxSend(ctx, message, campaign);
@@ -107,5 +119,5 @@ export const campaignTriggerProcessor: Processor = async (ctx) => {
     const occurrence = firstMatchingOccurrence(campaign.trigger, occurrences);
     if (occurrence) await fire(ctx, campaign, occurrence, decisions);
   }
-  await recordDecisions(ctx.trx, decisions);
+  if (decisions.length > 0) ctx.writeWithCommit(decisionsInsert(ctx.trx, decisions));
 };

@@ -18,8 +18,12 @@ export interface NewDecision {
 }
 
 export async function recordDecisions(db: DbOrTrx, decisions: readonly NewDecision[]): Promise<void> {
-  if (decisions.length === 0) return;
-  await db
+  if (decisions.length > 0) await decisionsInsert(db, decisions).execute();
+}
+
+/** The statement recording decisions (at least one), for callers that send it with others. */
+export function decisionsInsert(db: DbOrTrx, decisions: readonly NewDecision[]) {
+  return db
     .insertInto("message_decisions")
     .values(
       decisions.map((d) => ({
@@ -35,8 +39,7 @@ export async function recordDecisions(db: DbOrTrx, decisions: readonly NewDecisi
         traces: JSON.stringify(d.traces ?? {}),
         created_at: d.at,
       })),
-    )
-    .execute();
+    );
 }
 
 export const recordDecision = (db: DbOrTrx, decision: NewDecision) => recordDecisions(db, [decision]);

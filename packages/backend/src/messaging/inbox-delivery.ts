@@ -6,21 +6,27 @@ import type { Campaign } from "./campaigns.repository";
 import type { CampaignStep } from "./campaigns.repository";
 import { chatLineOf, continueSeries, markSent, sentReason } from "./delivery-completion";
 import type { NextDelivery } from "./delivery-outcome";
-import { inboxContentNow, prepareSend } from "./delivery-preparation";
+import { inboxContentNow, prepareSend, type Claim } from "./delivery-preparation";
+import { widgetMessage, type WidgetMessage } from "./widget-inbox";
 import type { NewMessage } from "./messages.repository";
 import { enqueueDelivery } from "./delivery-scheduling";
+
+/** A claimed message as it was recorded sent, for its inbox signal. */
+export const sentClaim = (claim: Claim, at: Date) => ({ id: claim.message.id, channel: claim.message.channel, content: claim.content as unknown as Record<string, unknown>, sent_at: at });
 
 const noEmailLinks = () => {
   throw new Error("an inbox message has no email links");
 };
 
 /**
- * Wakes the visitor's waiting widget requests once their inbox holds a new message (after commit).
- * A signal lost with Redis only means the widget finds the message on its next look, so a failure
- * is logged and not passed on.
+ * Wakes the visitor's waiting widget requests once their inbox holds a new message (after commit),
+ * handing them the message, so they answer without reading the inbox again. A signal lost with
+ * Redis only means the widget finds the message on its next look, so a failure is logged and not
+ * passed on.
  */
-export function signalInbox(queues: Queues, log: Logger, projectId: string, userId: number): Promise<void> {
-  return queues.signalInbox(projectId, userId).catch((err) => log.debug({ err, projectId, userId }, "inbox signal not sent"));
+export function signalInbox(queues: Queues, log: Logger, projectId: string, userId: number, sent: Pick<MessageRow, "id" | "channel" | "content" | "sent_at">): Promise<void> {
+  const message = widgetMessage(sent.id, sent.channel as WidgetMessage["channel"], sent.content, sent.sent_at ?? new Date());
+  return queues.signalInbox(projectId, userId, [message]).catch((err) => log.debug({ err, projectId, userId }, "inbox signal not sent"));
 }
 
 /**
@@ -36,7 +42,7 @@ export async function inboxSendNow(ctx: PipelineContext, campaign: Campaign, ste
 
 /** After a message was written to the inbox as sent: the visitor's widget is woken, the series goes on. */
 export async function afterInboxSend(ctx: PipelineContext, message: MessageRow, campaign: Campaign): Promise<void> {
-  ctx.afterCommit(() => signalInbox(ctx.queues, ctx.log, ctx.project.id, message.user_id));
+  ctx.afterCommit(() => signalInbox(ctx.queues, ctx.log, ctx.project.id, message.user_id, message));
   const next = await continueSeries(ctx.trx, message, campaign, ctx.now);
   if (next) ctx.afterCommit(() => enqueueDelivery(ctx.queues, next, ctx.now));
 }
@@ -67,7 +73,7 @@ export async function deliverToInboxNow(ctx: PipelineContext, message: MessageRo
       break;
     case "send":
       next = await markSent(ctx.trx, prepared.claim, ctx.now);
-      ctx.afterCommit(() => signalInbox(ctx.queues, ctx.log, ctx.project.id, prepared.claim.user.id));
+      ctx.afterCommit(() => signalInbox(ctx.queues, ctx.log, ctx.project.id, prepared.claim.user.id, sentClaim(prepared.claim, ctx.now)));
       break;
   }
   if (next) {

@@ -11,7 +11,7 @@ export * from "./webhook-signing";
 export * from "./messaging-settings";
 export * from "./message-activity";
 export * from "./widget-inbox";
-export { signalInbox } from "./inbox-delivery";
+export { sentClaim, signalInbox } from "./inbox-delivery";
 export * from "./campaign-stats";
 export { campaignTriggerProcessor, MAX_TRIGGER_AGE_MS } from "./campaign-trigger.processor";
 export { messagesCardSection } from "./messages-card-section";

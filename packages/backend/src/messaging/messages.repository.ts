@@ -64,6 +64,11 @@ export interface NewMessage {
    * "queued" one, and for a chat message its line in the conversation.
    */
   sentNow?: { content: Record<string, unknown>; reason: string; chatLine: { author: string | null; text: string } | null };
+  /**
+   * For a caller that sends the insert without waiting for its answer: when the row exists
+   * already, the statement records the "already_received" trigger decision, with this reason.
+   */
+  ifExists?: string;
 }
 
 /**
@@ -72,9 +77,14 @@ export interface NewMessage {
  * new row, or null when it existed (and no decision was recorded).
  */
 export async function insertMessage(db: DbOrTrx, m: NewMessage): Promise<MessageRow | null> {
+  return (await insertMessageStatement(m).execute(db)).rows[0] ?? null;
+}
+
+/** The statement `insertMessage` runs, returning the new row (none when it existed). */
+export function insertMessageStatement(m: NewMessage): RawBuilder<MessageRow> {
   const sent = m.sentNow;
   // One round trip: a first step takes its id from the sequence and is its own series.
-  const row = await prepared(sql<MessageRow>`
+  return prepared(sql<MessageRow>`
     WITH n AS (SELECT nextval(pg_get_serial_sequence('messages', 'id')) AS id),
     inserted AS (
       INSERT INTO messages (id, project_id, campaign_id, step_id, step_index, user_id, window_key, series_id, channel, trigger, scheduled_for, created_at
@@ -96,9 +106,14 @@ export async function insertMessage(db: DbOrTrx, m: NewMessage): Promise<Message
       INSERT INTO conversation_lines (project_id, user_id, message_id, direction, author, text, created_at)
       SELECT project_id, user_id, id, 'out', ${sent.chatLine.author}, ${sent.chatLine.text}, created_at FROM inserted
     )` : sql``}
+    ${m.ifExists !== undefined ? sql`, existed AS (
+      INSERT INTO message_decisions (project_id, campaign_id, user_id, stage, outcome, reason, step_id, trigger, traces, created_at)
+      SELECT ${m.projectId}, ${m.campaignId}, ${m.userId}, 'trigger', 'already_received', ${m.ifExists}, ${m.stepId},
+             ${m.queued.trigger ? JSON.stringify(m.queued.trigger) : null}::jsonb, '{}'::jsonb, ${m.createdAt}
+      WHERE NOT EXISTS (SELECT 1 FROM inserted)
+    )` : sql``}
     SELECT * FROM inserted
-  `, 1).execute(db);
-  return row.rows[0] ?? null;
+  `, 1);
 }
 
 export function getMessage(db: DbOrTrx, projectId: string, id: number): Promise<MessageRow | undefined> {

@@ -17,11 +17,12 @@ export interface WidgetMessage {
 
 const CONTENT_FIELDS = ["title", "body", "buttonLabel", "buttonUrl", "text", "senderName"] as const;
 
-const inboxContent = (stored: Record<string, unknown> | null): WidgetMessage["content"] => {
+/** A ledger row of the inbox as the widget is given it. */
+export function widgetMessage(id: number, channel: "popup" | "chat", stored: Record<string, unknown> | null, sentAt: Date | string): WidgetMessage {
   const content: WidgetMessage["content"] = {};
   for (const key of CONTENT_FIELDS) if (typeof stored?.[key] === "string") content[key] = stored[key] as string;
-  return content;
-};
+  return { id: String(id), channel, content, createdAt: new Date(sentAt).toISOString() };
+}
 
 /** What the widget needs to answer a visitor: the project's current settings, the visitor's card (if any), and optionally the inbox. */
 export interface WidgetVisitor {
@@ -65,7 +66,7 @@ export async function loadWidgetVisitor(
   return {
     settings: row.settings ?? {},
     user: row.id === null ? null : { id: row.id, userId: row.user_id },
-    inbox: row.inbox.map(([id, channel, content, sentAt]) => ({ id: String(id), channel, content: inboxContent(content), createdAt: new Date(sentAt).toISOString() })),
+    inbox: row.inbox.map(([id, channel, content, sentAt]) => widgetMessage(id, channel, content, sentAt)),
   };
 }
 

@@ -1,5 +1,5 @@
 import type { PriorSeries, UserCard } from "@nurture/core";
-import type { DB, EventRow, ProjectRow, UserRow } from "@nurture/db";
+import type { DB, EventRow, ProjectRow, Statement, UserRow } from "@nurture/db";
 import type { Queues } from "@nurture/jobs";
 import type { RawBuilder, Transaction } from "kysely";
 import type { Logger } from "pino";
@@ -34,6 +34,12 @@ export interface PipelineContext {
   updateCard(changes: CardColumns): void;
   /** Asks for another run at `at` (time-relative rules); the earliest request wins. */
   scheduleAt(at: Date): void;
+  /**
+   * A write whose result the run does not need (decisions on the record, say): it goes out with
+   * the run's last statement and COMMIT, saving its own round trip, and fails the run if it fails.
+   * Its rows are there once the run has committed (for after-commit steps).
+   */
+  writeWithCommit<R>(statement: Statement<R>): Promise<R[]>;
   /** Runs after the transaction commits, e.g. to enqueue a delivery job. */
   afterCommit(fn: () => Promise<void>): void;
   /** For after-commit enqueues (delivery jobs). */

@@ -1,4 +1,4 @@
-import { lastInTransaction, prepared, together, type RowOf, type DB, type Db, type ProjectRow, type UserRow } from "@nurture/db";
+import { prepared, together, type RowOf, type Statement, type DB, type Db, type ProjectRow, type UserRow } from "@nurture/db";
 import type { Queues } from "@nurture/jobs";
 import { sql, type Transaction } from "kysely";
 import type { Logger } from "pino";
@@ -69,6 +69,7 @@ function lockedUser(projectId: string, row: RowOf<ReturnType<typeof lockUserWith
  */
 export async function processUser(deps: PipelineDeps, projectId: string, userId: number): Promise<{ processed: number }> {
   const afterCommit: (() => Promise<void>)[] = [];
+  const withCommit: { statement: Statement; answer(rows: unknown[]): void }[] = [];
   let nextTick: Date | null = null;
   let more = false;
   const cardChanges: CardColumns = {};
@@ -106,6 +107,7 @@ export async function processUser(deps: PipelineDeps, projectId: string, userId:
         if (nextTick === null || at < nextTick) nextTick = at;
       },
       afterCommit: (fn) => afterCommit.push(fn),
+      writeWithCommit: <R>(statement: Statement<R>) => new Promise<R[]>((answer) => withCommit.push({ statement, answer: answer as (rows: unknown[]) => void })),
       updateCard: (changes) => Object.assign(cardChanges, changes),
       queues: deps.queues,
       log,
@@ -113,10 +115,10 @@ export async function processUser(deps: PipelineDeps, projectId: string, userId:
     for (const processor of processors) await processor.run(ctx);
 
     // One statement for the run's bookkeeping: its system events on the timeline, its events
-    // marked processed, the user's next tick and the card columns the processors changed. It
-    // commits the run, with no round trip of its own for the COMMIT.
+    // marked processed, the user's next tick and the card columns the processors changed. It goes
+    // out with the processors' writes that nothing waits for and with the COMMIT: one round trip.
     const changed = Object.entries(cardChanges).map(([column, value]) => sql`, ${sql.ref(column)} = ${value}`);
-    await lastInTransaction(prepared(sql`
+    const bookkeeping = prepared(sql`
       WITH emitted AS (
         INSERT INTO events (project_id, user_id, message_id, type, name, properties, occurred_at, processed_at)
         SELECT ${projectId}::uuid, ${userId}::bigint, '$sys:' || gen_random_uuid(), 'system', name, properties, occurred_at, ${now}::timestamptz
@@ -128,7 +130,9 @@ export async function processUser(deps: PipelineDeps, projectId: string, userId:
         UPDATE events SET processed_at = ${now}::timestamptz WHERE id = ANY(${batch.map((e) => e.id)}::bigint[])
       )
       UPDATE users SET next_tick_at = ${nextTick}::timestamptz ${sql.join(changed, sql``)} WHERE id = ${userId}
-    `, Math.max(emitted.length, batch.length))).execute(trx);
+    `, Math.max(emitted.length, batch.length));
+    const answers = await together(trx, [...withCommit.map((w) => w.statement), bookkeeping], { last: true });
+    withCommit.forEach((w, i) => w.answer(answers[i]!));
     return batch.length;
   });
 

@@ -18,5 +18,8 @@ export function chunkUsers(userIds: readonly number[]): number[][] {
 
 /** Enqueues work for the users whose events just committed. */
 export async function enqueueUsers(queues: Queues, projectId: string, userIds: readonly number[]): Promise<void> {
-  await queues.get("pipeline").addBulk(chunkUsers(userIds).map((ids) => ({ name: "pipeline", data: { projectId, userIds: ids } })));
+  const chunks = chunkUsers(userIds);
+  // One job (a visitor's single event, usually) goes without addBulk's MULTI wrapping.
+  if (chunks.length === 1) await queues.get("pipeline").add("pipeline", { projectId, userIds: chunks[0]! });
+  else await queues.get("pipeline").addBulk(chunks.map((ids) => ({ name: "pipeline", data: { projectId, userIds: ids } })));
 }

@@ -16,7 +16,7 @@ describe("widget requests waiting for an inbox", () => {
   let waiters: InboxWaiters;
 
   /** Whether the promise has settled by now. */
-  const settled = async (p: Promise<void>) => Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 50))]);
+  const settled = async (p: Promise<unknown>) => Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 50))]);
   const subscribed = async () => {
     for (;;) {
       const [, count] = (await admin.pubsub("NUMSUB", inboxSignalChannel(PREFIX)).catch(() => [null, 0])) as [unknown, number];
@@ -47,10 +47,19 @@ describe("widget requests waiting for an inbox", () => {
     const bob = waiters.wait(PROJECT, 2, 20_000, stop.signal);
     await subscribed();
     await queues.signalInbox(PROJECT, 1);
-    await ann;
+    expect(await ann).toBeUndefined();
     expect(await settled(bob)).toBe(false);
     stop.abort();
     await bob;
+  });
+
+  it("hands the waiting request the messages the signal brought", async () => {
+    const stop = new AbortController();
+    const dee = waiters.wait(PROJECT, 6, 20_000, stop.signal);
+    await subscribed();
+    const popup = { id: "7", channel: "popup", content: { body: "Hi\nthere" }, createdAt: "2026-12-02T10:00:00.000Z" };
+    await queues.signalInbox(PROJECT, 6, [popup]);
+    expect(await dee).toEqual([popup]);
   });
 
   it("ends a wait when its time is up or the visitor leaves", async () => {

@@ -1,13 +1,14 @@
-import { inboxSignalChannel, inboxSignalKey } from "@nurture/jobs";
+import { inboxSignalChannel, inboxSignalKey, parseInboxSignal } from "@nurture/jobs";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 
 export interface InboxWaiters {
   /**
    * Resolves when the user's inbox is signalled, after `ms`, or when `abort` fires, whichever comes
-   * first. With no user (a visitor without a card yet) only the time or the abort ends it.
+   * first; with the messages the signal brought, if it brought some. With no user (a visitor
+   * without a card yet) only the time or the abort ends it.
    */
-  wait(projectId: string, userId: number | null, ms: number, abort: AbortSignal): Promise<void>;
+  wait(projectId: string, userId: number | null, ms: number, abort: AbortSignal): Promise<unknown[] | undefined>;
   /** Ends every wait now (shutdown) and stops listening. */
   close(): void;
 }
@@ -19,8 +20,9 @@ export interface InboxWaiters {
  * waits simply run out their time.
  */
 export function createInboxWaiters(redis: Redis, prefix: string, log: Logger): InboxWaiters {
-  const waiting = new Map<string, Set<() => void>>();
-  const all = new Set<() => void>();
+  type Wake = (messages?: unknown[]) => void;
+  const waiting = new Map<string, Set<Wake>>();
+  const all = new Set<Wake>();
   let subscriber: Redis | undefined;
 
   const listen = () => {
@@ -28,31 +30,33 @@ export function createInboxWaiters(redis: Redis, prefix: string, log: Logger): I
     // Subscribing waits for a connection instead of failing as the producer's commands do.
     subscriber = redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
     subscriber.on("error", () => {});
-    subscriber.on("message", (_channel: string, key: string) => {
-      for (const wake of [...(waiting.get(key) ?? [])]) wake();
+    subscriber.on("message", (_channel: string, text: string) => {
+      const { key, messages } = parseInboxSignal(text);
+      for (const wake of [...(waiting.get(key) ?? [])]) wake(messages);
     });
     subscriber.subscribe(inboxSignalChannel(prefix)).catch((err) => log.warn({ err }, "inbox signals not subscribed; waiting widget requests look again on their own"));
   };
 
   return {
     wait(projectId, userId, ms, abort) {
-      if (abort.aborted) return Promise.resolve();
+      if (abort.aborted) return Promise.resolve(undefined);
       if (userId !== null) listen();
-      return new Promise<void>((resolve) => {
+      return new Promise((resolve) => {
         const key = userId === null ? null : inboxSignalKey(projectId, userId);
-        const done = () => {
+        const done: Wake = (messages) => {
           clearTimeout(timer);
-          abort.removeEventListener("abort", done);
+          abort.removeEventListener("abort", aborted);
           all.delete(done);
           if (key !== null) {
             const set = waiting.get(key);
             set?.delete(done);
             if (set?.size === 0) waiting.delete(key);
           }
-          resolve();
+          resolve(messages);
         };
-        const timer = setTimeout(done, ms);
-        abort.addEventListener("abort", done, { once: true });
+        const timer = setTimeout(() => done(), ms);
+        const aborted = () => done();
+        abort.addEventListener("abort", aborted, { once: true });
         all.add(done);
         if (key !== null) {
           const set = waiting.get(key) ?? new Set();

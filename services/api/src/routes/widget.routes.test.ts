@@ -78,6 +78,8 @@ describe("widget inbox", () => {
     expect(res.json().messages).toMatchObject([{ channel: "popup", content: { body: "Here to help" } }]);
     // Woken by the worker's signal, not by the request's own look again after 5 s.
     expect(Date.now() - started).toBeLessThan(4_500);
+    // Answered with the message the signal brought: just as a look at the inbox shows it.
+    expect(res.json().messages).toEqual((await inbox({ anonymousId: "patient" })).json().messages);
 
     const quiet = Date.now();
     expect((await inbox({ anonymousId: "nobody-writes-to-me", wait: "1" })).json()).toEqual({ messages: [] });

@@ -1,4 +1,4 @@
-import { AppError, loadWidgetVisitor, recordWidgetAction, type WidgetVisitor } from "@nurture/backend";
+import { AppError, loadWidgetVisitor, recordWidgetAction, type WidgetMessage, type WidgetVisitor } from "@nurture/backend";
 import type { ProjectRow } from "@nurture/db";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
@@ -76,8 +76,10 @@ async function waitForInbox(
   let visitor = first;
   while (visitor.inbox.length === 0 && !left.aborted && Date.now() < deadline) {
     const slice = Math.min(deadline - Date.now(), visitor.user ? LOOK_AGAIN_MS : LOOK_AGAIN_WITHOUT_CARD_MS);
-    await deps.inboxWaiters.wait(projectId, visitor.user?.id ?? null, slice, left);
-    if (!left.aborted) visitor = await look();
+    const brought = await deps.inboxWaiters.wait(projectId, visitor.user?.id ?? null, slice, left);
+    // The signal's messages are what the inbox holds now: it was empty at the last look.
+    if (brought) visitor = { ...visitor, inbox: brought as WidgetMessage[] };
+    else if (!left.aborted) visitor = await look();
   }
   return visitor;
 }

@@ -6,6 +6,7 @@ import {
   enqueueDelivery,
   publicBaseUrl,
   recordHandover,
+  sentClaim,
   signalInbox,
   signingSecretOf,
   webhookSecret,
@@ -116,7 +117,7 @@ export const deliveryJob = (async (deps, payload, job) => {
     case "sent":
       log.debug({ detail: result.detail }, "delivered");
       if (result.claim.message.channel === "popup" || result.claim.message.channel === "chat") {
-        await signalInbox(deps.queues, log, payload.projectId, result.claim.user.id);
+        await signalInbox(deps.queues, log, payload.projectId, result.claim.user.id, sentClaim(result.claim, deps.now()));
       }
       await enqueueNext(deps, result.next, log);
       return { outcome: "sent" };
