@@ -2,4 +2,4 @@ export * from "./schema";
 export * from "./database";
 export * from "./migrator";
 export { prepared } from "./prepared-statements";
-export { lastInTransaction, together, type RowOf, type Statement } from "./pipelined-transactions";
+export { together, type RowOf, type Statement } from "./pipelined-transactions";

@@ -1,7 +1,7 @@
 import { sql } from "kysely";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Db } from "./database";
-import { lastInTransaction, together } from "./pipelined-transactions";
+import { together } from "./pipelined-transactions";
 import { prepared } from "./prepared-statements";
 import { createTestSchema, type TestDatabase } from "./testing";
 
@@ -41,7 +41,7 @@ describe("transactions on the pipelined pool", () => {
   it("commit with the statement marked last", async () => {
     await db.transaction().execute(async (trx) => {
       await insert(1).execute(trx);
-      await lastInTransaction(insert(2)).execute(trx);
+      await together(trx, [insert(2)], { last: true });
     });
     expect(await ids()).toEqual([1, 2]);
   });
@@ -50,19 +50,19 @@ describe("transactions on the pipelined pool", () => {
     await expect(
       db.transaction().execute(async (trx) => {
         await insert(1).execute(trx);
-        await lastInTransaction(insert(1)).execute(trx);
+        await together(trx, [insert(1)], { last: true });
       }),
     ).rejects.toThrow(/duplicate key/);
     expect(await ids()).toEqual([]);
     // The connection is clean for the next transaction.
-    await db.transaction().execute(async (trx) => lastInTransaction(insert(3)).execute(trx));
+    await db.transaction().execute(async (trx) => together(trx, [insert(3)], { last: true }));
     expect(await ids()).toEqual([3]);
   });
 
   it("refuse a statement after the last one instead of running it outside the transaction", async () => {
     await expect(
       db.transaction().execute(async (trx) => {
-        await lastInTransaction(insert(1)).execute(trx);
+        await together(trx, [insert(1)], { last: true });
         await insert(2).execute(trx);
       }),
     ).rejects.toThrow(/after the transaction's last one/);
@@ -112,7 +112,7 @@ describe("statements sent together", () => {
       db.transaction().execute((trx) => together(trx, [insert(1), insert(1), sql`SELECT 1`])),
     ).rejects.toThrow(/duplicate key/);
     expect(await ids()).toEqual([]);
-    await db.transaction().execute(async (trx) => lastInTransaction(insert(3)).execute(trx));
+    await db.transaction().execute(async (trx) => together(trx, [insert(3)], { last: true }));
     expect(await ids()).toEqual([3]);
   });
 

@@ -1,18 +1,8 @@
-import { CompiledQuery, sql, type Compilable, type PostgresPool, type PostgresPoolClient, type QueryExecutorProvider, type RawBuilder } from "kysely";
+import { CompiledQuery, type Compilable, type PostgresPool, type PostgresPoolClient, type QueryExecutorProvider, type RawBuilder } from "kysely";
 import type pg from "pg";
 import { statementRunner } from "./prepared-statements";
 
 const LAST = "/* nurture:last-in-transaction */";
-
-/**
- * Marks a transaction's last statement: its COMMIT is sent right behind it, and when the statement
- * returns, the transaction has committed (kysely's own COMMIT afterwards costs nothing). Nothing
- * may run in the transaction after it: such a statement is refused.
- */
-export function lastInTransaction<T>(query: RawBuilder<T>): RawBuilder<T> {
-  return sql<T>`${sql.raw(LAST)} ${query}`;
-}
-
 const TOGETHER = "/* nurture:together */";
 
 /** A statement for `together`: raw SQL or a query builder. */
@@ -25,8 +15,10 @@ export type RowOf<Q> = Q extends RawBuilder<infer R> ? R : Q extends Compilable<
  * Sends several statements at once and answers with each one's rows. On a pipelined connection
  * they cost one round trip, yet each still runs on its own, in the order given, with a snapshot of
  * its own: a read sent behind a row lock sees whatever the lock waited for. Kysely runs a
- * transaction's statements one at a time, so only this sends them together. With `last`, they are
- * the transaction's last statements and its COMMIT goes with them (see lastInTransaction).
+ * transaction's statements one at a time, so only this sends them together.
+ * With `last`, they are the transaction's last statements: its COMMIT is sent right behind them,
+ * and when they return the transaction has committed (kysely's own COMMIT afterwards costs
+ * nothing). Nothing may run in the transaction after them: such a statement is refused.
  */
 export async function together<const Q extends readonly Statement[]>(db: QueryExecutorProvider, queries: Q, options: { last?: boolean } = {}): Promise<{ -readonly [K in keyof Q]: RowOf<Q[K]>[] }> {
   // A query builder's compile takes no argument; raw SQL's needs the executor.
@@ -76,7 +68,7 @@ const settle = <T>(before: Promise<unknown> | undefined, main: Promise<T>, after
  * - BEGIN is not sent on its own: it goes out with the transaction's first statement and is
  *   answered with it, and that statement's caller learns if it failed (BEGIN only fails with its
  *   connection, which fails that statement too); a transaction that runs nothing sends nothing;
- * - a statement marked `lastInTransaction` goes out with its COMMIT.
+ * - statements sent `together` as the last go out with the COMMIT.
  * Statements that go out together are written to the socket at once: pg writes each statement
  * on its own, and under load those writes were a fifth of a busy process's time.
  * Statements marked `prepared` go as named ones. Named statements need a server session of their
@@ -105,7 +97,7 @@ export function pipelinedPool(pool: pg.Pool): PostgresPool {
           if (text === "commit") return done("COMMIT");
           // The COMMIT already ended the transaction; it rolled back if the last statement failed.
           if (text === "rollback") return done("ROLLBACK");
-          return Promise.reject(new Error("a statement after the transaction's last one (lastInTransaction) would run outside it"));
+          return Promise.reject(new Error("a statement after the transaction's last one (together, last) would run outside it"));
         }
         if (text === "begin") {
           beginPending = true;
@@ -116,7 +108,7 @@ export function pipelinedPool(pool: pg.Pool): PostgresPool {
           return done(text.toUpperCase());
         }
         const last = text.startsWith(LAST);
-        const body = last ? text.slice(LAST.length).trimStart() : text;
+        const body = last ? text.slice(LAST.length) : text;
         return inOneWrite(() => {
           const before = beginPending ? client.query("begin") : undefined;
           beginPending = false;

@@ -2,8 +2,7 @@ import type { MessageRow } from "@nurture/db";
 import type { Queues } from "@nurture/jobs";
 import type { Logger } from "pino";
 import type { PipelineContext } from "../pipeline/pipeline.types";
-import type { Campaign } from "./campaigns.repository";
-import type { CampaignStep } from "./campaigns.repository";
+import type { Campaign, CampaignStep } from "./campaigns.repository";
 import { chatLineOf, continueSeries, markSent, sentReason } from "./delivery-completion";
 import type { NextDelivery } from "./delivery-outcome";
 import { inboxContentNow, prepareSend, type Claim } from "./delivery-preparation";
@@ -48,11 +47,11 @@ export async function afterInboxSend(ctx: PipelineContext, message: MessageRow, 
 }
 
 /**
- * A popup or chat message due the moment its trigger fires that the send-time checks must see
- * (a daily cap to count, quiet hours, a step condition that fails…) goes into the inbox inside the pipeline's
- * own transaction — the inbox is the ledger row, so there is nothing to hand over and no reason for
- * a second queue hop. The same send-time checks apply as in the delivery worker (caps, quiet hours,
- * the step's condition); a message they hold back continues through its channel's queue.
+ * A popup or chat message due the moment its trigger fires that `inboxSendNow` could not decide
+ * alone goes into the inbox inside the pipeline's own transaction — the inbox is the ledger row,
+ * so there is nothing to hand over and no reason for a second queue hop. The delivery worker's
+ * send-time checks apply (caps, quiet hours, the step's condition); a message they hold back
+ * continues through its channel's queue.
  */
 export async function deliverToInboxNow(ctx: PipelineContext, message: MessageRow, campaign: Campaign): Promise<void> {
   const prepared = await prepareSend(ctx.trx, { emailLinks: noEmailLinks }, message, ctx.now, {
