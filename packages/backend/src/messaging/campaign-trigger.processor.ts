@@ -73,12 +73,13 @@ async function fire(ctx: PipelineContext, campaign: Campaign, occurrence: Trigge
   const existed = `a message for this step already exists (window ${repeat.windowKey})`;
   if (sentNow && campaign.steps.length === 1) {
     // Nothing here needs the row back, so it goes out with the run's COMMIT and records a
-    // duplicate itself; waking the inbox for a duplicate costs the widget one look.
-    const inserted = ctx.writeWithCommit(insertMessageStatement({ ...newMessage, ifExists: existed }));
-    ctx.afterCommit(async () => {
-      const [row] = await inserted;
-      if (row) await signalInbox(ctx.queues, ctx.log, ctx.project.id, ctx.user.id, row);
-    });
+    // duplicate itself; waking the inbox for a duplicate costs the widget one look. The row comes
+    // back only once committed (a failed run never signals), and the signal leaves at once,
+    // ahead of the run's wind-down; the run's after-commit steps wait for it.
+    const signalled = ctx
+      .writeWithCommit(insertMessageStatement({ ...newMessage, ifExists: existed }))
+      .then(([row]) => (row ? signalInbox(ctx.queues, ctx.log, ctx.project.id, ctx.user.id, row) : undefined));
+    ctx.afterCommit(() => signalled);
     return;
   }
   const message = await insertMessage(ctx.trx, newMessage);

@@ -45,12 +45,19 @@ export function createPipelineNotifier(queues: Queues, log: Logger, intervalMs =
       for (const id of userIds) set.add(id);
       pending.set(projectId, set);
       if (cancelDue) return;
-      // Due now: right after this turn of the event loop (which it still gathers), not on the
-      // next timer tick, which is a millisecond or more away.
+      // Due now: once the microtasks queued so far have run (the other requests answered by the
+      // same commit get here in them), in the same turn of the event loop as the answers. On
+      // setImmediate it waited for whatever else that turn's I/O brought, a busy process's
+      // third of a millisecond or more.
       const delay = lastFlush + intervalMs - Date.now();
       if (delay <= 0) {
-        const due = setImmediate(() => void flush());
-        cancelDue = () => clearImmediate(due);
+        let cancelled = false;
+        queueMicrotask(() => {
+          if (!cancelled) void flush();
+        });
+        cancelDue = () => {
+          cancelled = true;
+        };
       } else {
         const due = setTimeout(() => void flush(), delay);
         cancelDue = () => clearTimeout(due);
