@@ -47,6 +47,8 @@ export const configSchema = z.object({
   RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).default(1000),
   /** Requests a project may send at once above the sustained rate (a page load firing several calls, a client flushing its queue). */
   RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(2000),
+  /** Widget requests (long polls) one API process holds open at once; beyond it a request with `wait` answers at once with what is there. */
+  WIDGET_MAX_WAITING: z.coerce.number().int().min(0).default(10_000),
   /** The whole request (headers and body) must arrive within this time, or the connection is closed (408). */
   HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
   /** The request headers must arrive within this time (slowloris); capped at HTTP_REQUEST_TIMEOUT_MS. */

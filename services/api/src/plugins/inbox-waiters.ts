@@ -9,6 +9,8 @@ export interface InboxWaiters {
    * without a card yet) only the time or the abort ends it.
    */
   wait(projectId: string, userId: number | null, ms: number, abort: AbortSignal): Promise<unknown[] | undefined>;
+  /** How many requests are waiting now. */
+  count(): number;
   /** Ends every wait now (shutdown) and stops listening. */
   close(): void;
 }
@@ -65,6 +67,7 @@ export function createInboxWaiters(redis: Redis, prefix: string, log: Logger): I
         }
       });
     },
+    count: () => all.size,
     close() {
       for (const wake of [...all]) wake();
       subscriber?.disconnect();

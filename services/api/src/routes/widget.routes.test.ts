@@ -214,3 +214,25 @@ describe("widget identity verification", () => {
     expect((await inbox({ anonymousId: "brand-new-visitor" })).json()).toEqual({ messages: [] });
   });
 });
+
+describe("an API process holding as many waiting widget requests as it may", () => {
+  let full: Harness;
+  beforeAll(async () => {
+    full = await createHarness({ config: { WIDGET_MAX_WAITING: "1" } });
+  });
+  afterAll(async () => full.close());
+
+  it("answers a further waiting request at once with what the inbox holds", async () => {
+    const ask = (anonymousId: string) =>
+      full.app.inject({ method: "GET", url: `/v1/widget/messages?${new URLSearchParams({ writeKey: full.project.writeKey, anonymousId, wait: "20" })}` });
+    const requests = [ask("first-visitor"), ask("second-visitor")];
+    const settled = requests.map(() => false);
+    requests.forEach((r, i) => void r.then(() => (settled[i] = true)));
+    // One of the two is held for up to 20 s; the other is answered without waiting.
+    const answered = await Promise.race(requests);
+    expect(answered.statusCode).toBe(200);
+    expect(answered.json()).toEqual({ messages: [] });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(settled.filter(Boolean)).toHaveLength(1);
+  });
+});

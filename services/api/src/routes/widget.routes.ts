@@ -88,6 +88,21 @@ async function waitForInbox(
 export function widgetRoutes(deps: AppDeps): FastifyPluginAsyncZod {
   return async (app) => {
     const auth = writeKeyAuth(deps.db);
+    /** When a full house was last logged: once a minute says it without flooding the log. */
+    let fullLoggedAt = 0;
+    /**
+     * Whether this process may hold one more request open. Each costs a socket and some memory,
+     * so a traffic spike must not hold them without bound; a request turned away answers at once
+     * and the widget asks again after its usual pause.
+     */
+    const roomToWait = (log: { warn(o: object, m: string): void }) => {
+      if (deps.inboxWaiters.count() < deps.config.WIDGET_MAX_WAITING) return true;
+      if (Date.now() - fullLoggedAt > 60_000) {
+        fullLoggedAt = Date.now();
+        log.warn({ waiting: deps.inboxWaiters.count(), limit: deps.config.WIDGET_MAX_WAITING }, "widget requests answered without waiting: WIDGET_MAX_WAITING are waiting");
+      }
+      return false;
+    };
 
     app.get(
       "/v1/widget/messages",
@@ -107,7 +122,7 @@ export function widgetRoutes(deps: AppDeps): FastifyPluginAsyncZod {
         const { wait, ...who } = request.query;
         const look = () => verifiedVisitor(deps, request.project, who, request.headers["x-nurture-identity"], { inbox: true });
         const visitor = await look();
-        if (!wait || visitor.inbox.length > 0) return { messages: visitor.inbox };
+        if (!wait || visitor.inbox.length > 0 || !roomToWait(request.log)) return { messages: visitor.inbox };
         // The visitor left (tab closed, navigation): stop waiting for them.
         const left = new AbortController();
         reply.raw.once("close", () => left.abort());
