@@ -1,5 +1,6 @@
 import { AppError, loadWidgetVisitor, recordWidgetAction, type WidgetMessage, type WidgetVisitor } from "@nurture/backend";
 import type { ProjectRow } from "@nurture/db";
+import type { FastifyBaseLogger } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { AppDeps } from "../app-deps";
@@ -95,11 +96,12 @@ export function widgetRoutes(deps: AppDeps): FastifyPluginAsyncZod {
      * so a traffic spike must not hold them without bound; a request turned away answers at once
      * and the widget asks again after its usual pause.
      */
-    const roomToWait = (log: { warn(o: object, m: string): void }) => {
-      if (deps.inboxWaiters.count() < deps.config.WIDGET_MAX_WAITING) return true;
+    const roomToWait = (log: FastifyBaseLogger) => {
+      const waiting = deps.inboxWaiters.count();
+      if (waiting < deps.config.WIDGET_MAX_WAITING) return true;
       if (Date.now() - fullLoggedAt > 60_000) {
         fullLoggedAt = Date.now();
-        log.warn({ waiting: deps.inboxWaiters.count(), limit: deps.config.WIDGET_MAX_WAITING }, "widget requests answered without waiting: WIDGET_MAX_WAITING are waiting");
+        log.warn({ waiting, limit: deps.config.WIDGET_MAX_WAITING }, "widget requests answered without waiting: WIDGET_MAX_WAITING are waiting");
       }
       return false;
     };
