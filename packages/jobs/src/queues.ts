@@ -33,6 +33,8 @@ export const defaultJobOptions: JobsOptions = {
   removeOnFail: { age: 7 * 24 * 3_600 },
 };
 
+export type InboxSignalListener = (key: string, messages: readonly unknown[] | undefined) => void;
+
 export interface Queues {
   add<Q extends QueueName>(queue: Q, payload: JobPayload<Q>, options?: JobsOptions): Promise<void>;
   get(queue: QueueName): Queue;
@@ -40,6 +42,11 @@ export interface Queues {
   ready(): boolean;
   /** Tells waiting widget requests that the user's inbox changed, with the new messages if known (see inbox-signals). */
   signalInbox(projectId: string, userId: number, messages?: readonly unknown[]): Promise<void>;
+  /**
+   * Hears this process's own inbox signals the moment they are sent, ahead of their trip through
+   * Redis (an API running beside the worker, as `npm start` runs them); returns the unsubscribe.
+   */
+  onInboxSignal(listener: InboxSignalListener): () => void;
   close(): Promise<void>;
 }
 
@@ -56,11 +63,20 @@ export function createQueues(settings: QueueSettings, connection?: Redis): Queue
     if (!queue) throw new Error(`unknown queue ${name}`);
     return queue;
   };
+  const local = new Set<InboxSignalListener>();
   return {
     get,
     ready: () => redis.status === "ready",
     async signalInbox(projectId, userId, messages) {
-      await redis.publish(inboxSignalChannel(settings.prefix), inboxSignal(inboxSignalKey(projectId, userId), messages));
+      const key = inboxSignalKey(projectId, userId);
+      // Redis brings the same signal back to this process's subscriber a round trip later; the
+      // request it woke is gone by then, and a newer one handed the message again shows it once.
+      for (const listener of local) listener(key, messages);
+      await redis.publish(inboxSignalChannel(settings.prefix), inboxSignal(key, messages));
+    },
+    onInboxSignal(listener) {
+      local.add(listener);
+      return () => local.delete(listener);
     },
     async add(queue, payload, options) {
       const data = jobCatalog[queue].parse(payload);

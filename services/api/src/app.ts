@@ -32,7 +32,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const deps: AppDeps = {
     ...options,
     notifier: options.notifier ?? createPipelineNotifier(options.queues, options.log),
-    inboxWaiters: createInboxWaiters(options.redis, options.config.QUEUE_PREFIX, options.log),
+    inboxWaiters: createInboxWaiters(options.redis, options.queues, options.config.QUEUE_PREFIX, options.log),
   };
   const app = Fastify({
     // pino's Logger and Fastify's logger interface differ only in typing.

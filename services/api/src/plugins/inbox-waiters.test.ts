@@ -31,7 +31,7 @@ describe("widget requests waiting for an inbox", () => {
     admin.on("error", () => {});
     producer = createRedis(redisServer.url, "producer");
     queues = createQueues({ redisUrl: redisServer.url, prefix: PREFIX });
-    waiters = createInboxWaiters(producer, PREFIX, pino({ level: "silent" }));
+    waiters = createInboxWaiters(producer, queues, PREFIX, pino({ level: "silent" }));
   });
   afterAll(async () => {
     waiters.close();
@@ -62,6 +62,20 @@ describe("widget requests waiting for an inbox", () => {
     expect(await dee).toEqual([popup]);
   });
 
+  it("hears the worker of its own process at once, even while Redis is down", async () => {
+    await redisServer.kill();
+    try {
+      const stop = new AbortController();
+      const eve = waiters.wait(PROJECT, 7, 20_000, stop.signal);
+      const popup = { id: "8", channel: "popup", content: { body: "Hi" }, createdAt: "2026-12-02T10:00:00.000Z" };
+      const sent = queues.signalInbox(PROJECT, 7, [popup]).catch(() => "not published");
+      expect(await eve).toEqual([popup]);
+      expect(await sent).toBe("not published");
+    } finally {
+      await redisServer.start();
+    }
+  });
+
   it("ends a wait when its time is up or the visitor leaves", async () => {
     await waiters.wait(PROJECT, 3, 30, new AbortController().signal);
     const left = new AbortController();
@@ -84,7 +98,7 @@ describe("widget requests waiting for an inbox", () => {
   });
 
   it("answers every waiting request when the API closes", async () => {
-    const own = createInboxWaiters(producer, PREFIX, pino({ level: "silent" }));
+    const own = createInboxWaiters(producer, queues, PREFIX, pino({ level: "silent" }));
     const waiting = [own.wait(PROJECT, 5, 20_000, new AbortController().signal), own.wait(PROJECT, null, 20_000, new AbortController().signal)];
     own.close();
     expect(await Promise.all(waiting.map(settled))).toEqual([true, true]);

@@ -1,4 +1,4 @@
-import { inboxSignalChannel, inboxSignalKey, parseInboxSignal } from "@nurture/jobs";
+import { inboxSignalChannel, inboxSignalKey, parseInboxSignal, type Queues } from "@nurture/jobs";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 
@@ -8,7 +8,7 @@ export interface InboxWaiters {
    * first; with the messages the signal brought, if it brought some. With no user (a visitor
    * without a card yet) only the time or the abort ends it.
    */
-  wait(projectId: string, userId: number | null, ms: number, abort: AbortSignal): Promise<unknown[] | undefined>;
+  wait(projectId: string, userId: number | null, ms: number, abort: AbortSignal): Promise<readonly unknown[] | undefined>;
   /** How many requests are waiting now. */
   count(): number;
   /** Ends every wait now (shutdown) and stops listening. */
@@ -19,13 +19,18 @@ export interface InboxWaiters {
  * Widget requests waiting for a visitor's inbox, woken by the signals the worker publishes after
  * putting a message there (see inbox-signals). One subscriber connection per API process, opened
  * on the first wait; it reconnects and resubscribes on its own after a Redis outage, during which
- * waits simply run out their time.
+ * waits simply run out their time. A worker in this same process is heard directly, without the
+ * trip through Redis: two hops fewer between the popup's commit and the widget's answer.
  */
-export function createInboxWaiters(redis: Redis, prefix: string, log: Logger): InboxWaiters {
-  type Wake = (messages?: unknown[]) => void;
+export function createInboxWaiters(redis: Redis, queues: Pick<Queues, "onInboxSignal">, prefix: string, log: Logger): InboxWaiters {
+  type Wake = (messages?: readonly unknown[]) => void;
   const waiting = new Map<string, Set<Wake>>();
   const all = new Set<Wake>();
   let subscriber: Redis | undefined;
+  const wakeAll = (key: string, messages: readonly unknown[] | undefined) => {
+    for (const wake of [...(waiting.get(key) ?? [])]) wake(messages);
+  };
+  const stopHearing = queues.onInboxSignal(wakeAll);
 
   const listen = () => {
     if (subscriber) return;
@@ -34,7 +39,7 @@ export function createInboxWaiters(redis: Redis, prefix: string, log: Logger): I
     subscriber.on("error", () => {});
     subscriber.on("message", (_channel: string, text: string) => {
       const { key, messages } = parseInboxSignal(text);
-      for (const wake of [...(waiting.get(key) ?? [])]) wake(messages);
+      wakeAll(key, messages);
     });
     subscriber.subscribe(inboxSignalChannel(prefix)).catch((err) => log.warn({ err }, "inbox signals not subscribed; waiting widget requests look again on their own"));
   };
@@ -69,6 +74,7 @@ export function createInboxWaiters(redis: Redis, prefix: string, log: Logger): I
     },
     count: () => all.size,
     close() {
+      stopHearing();
       for (const wake of [...all]) wake();
       subscriber?.disconnect();
       subscriber = undefined;
