@@ -25,6 +25,11 @@ describe("widget requests waiting for an inbox", () => {
     }
   };
 
+  /** The producer reconnects on its own schedule; until then a signal is refused, not queued. */
+  const producerReconnected = async (userId = 0) => {
+    for (let i = 0; i < 100 && !(await queues.signalInbox(PROJECT, userId).then(() => true, () => false)); i++) await new Promise((r) => setTimeout(r, 50));
+  };
+
   beforeAll(async () => {
     redisServer = await startPrivateRedis();
     admin = new Redis(redisServer.url, { maxRetriesPerRequest: null });
@@ -73,7 +78,22 @@ describe("widget requests waiting for an inbox", () => {
       expect(await sent).toBe("not published");
     } finally {
       await redisServer.start();
+      await producerReconnected();
     }
+  });
+
+  it("answers at once with a signal that came while the request was still looking", async () => {
+    const popup = { id: "9", channel: "popup", content: { body: "Hi" }, createdAt: "2026-12-02T10:00:00.000Z" };
+    const lookBegan = performance.now();
+    await queues.signalInbox(PROJECT, 8, [popup]);
+    expect(await waiters.wait(PROJECT, 8, 20_000, new AbortController().signal, lookBegan)).toEqual([popup]);
+
+    // A signal from before the look began was that look's to see: the request waits for a new one.
+    const stop = new AbortController();
+    const later = waiters.wait(PROJECT, 8, 20_000, stop.signal, performance.now());
+    expect(await settled(later)).toBe(false);
+    stop.abort();
+    await later;
   });
 
   it("ends a wait when its time is up or the visitor leaves", async () => {
@@ -91,8 +111,7 @@ describe("widget requests waiting for an inbox", () => {
     await redisServer.start();
     const carl = waiters.wait(PROJECT, 4, 20_000, stop.signal);
     await subscribed();
-    // The producer reconnects on its own schedule; until then a signal is refused, not queued.
-    for (let i = 0; i < 100 && !(await queues.signalInbox(PROJECT, 4).then(() => true, () => false)); i++) await new Promise((r) => setTimeout(r, 50));
+    await producerReconnected(4);
     expect(await settled(carl)).toBe(true);
     stop.abort();
   });

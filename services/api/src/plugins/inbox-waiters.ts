@@ -6,9 +6,11 @@ export interface InboxWaiters {
   /**
    * Resolves when the user's inbox is signalled, after `ms`, or when `abort` fires, whichever comes
    * first; with the messages the signal brought, if it brought some. With no user (a visitor
-   * without a card yet) only the time or the abort ends it.
+   * without a card yet) only the time or the abort ends it. `since` (performance.now()) is when
+   * the look that found the inbox empty began: a signal heard since then answers at once, so a
+   * message committed while that look was on its way is not left for the next one.
    */
-  wait(projectId: string, userId: number | null, ms: number, abort: AbortSignal): Promise<readonly unknown[] | undefined>;
+  wait(projectId: string, userId: number | null, ms: number, abort: AbortSignal, since?: number): Promise<readonly unknown[] | undefined>;
   /** How many requests are waiting now. */
   count(): number;
   /** Ends every wait now (shutdown) and stops listening. */
@@ -22,12 +24,27 @@ export interface InboxWaiters {
  * waits simply run out their time. A worker in this same process is heard directly, without the
  * trip through Redis: two hops fewer between the popup's commit and the widget's answer.
  */
+/**
+ * How long a signal is remembered for a request whose look was still on its way when it came: far
+ * longer than a look takes, even on a struggling database.
+ */
+const RECENT_MS = 10_000;
+
 export function createInboxWaiters(redis: Redis, queues: Pick<Queues, "onInboxSignal">, prefix: string, log: Logger): InboxWaiters {
   type Wake = (messages?: readonly unknown[]) => void;
   const waiting = new Map<string, Set<Wake>>();
   const all = new Set<Wake>();
   let subscriber: Redis | undefined;
+  /** The last signal of each user heard in the last RECENT_MS, oldest first. */
+  const recent = new Map<string, { at: number; messages: readonly unknown[] | undefined }>();
   const wakeAll = (key: string, messages: readonly unknown[] | undefined) => {
+    const at = performance.now();
+    recent.delete(key);
+    recent.set(key, { at, messages });
+    for (const [old, heard] of recent) {
+      if (heard.at > at - RECENT_MS) break;
+      recent.delete(old);
+    }
     for (const wake of [...(waiting.get(key) ?? [])]) wake(messages);
   };
   const stopHearing = queues.onInboxSignal(wakeAll);
@@ -45,11 +62,13 @@ export function createInboxWaiters(redis: Redis, queues: Pick<Queues, "onInboxSi
   };
 
   return {
-    wait(projectId, userId, ms, abort) {
+    wait(projectId, userId, ms, abort, since) {
       if (abort.aborted) return Promise.resolve(undefined);
       if (userId !== null) listen();
+      const key = userId === null ? null : inboxSignalKey(projectId, userId);
+      const missed = key !== null && since !== undefined ? recent.get(key) : undefined;
+      if (missed && missed.at >= since!) return Promise.resolve(missed.messages);
       return new Promise((resolve) => {
-        const key = userId === null ? null : inboxSignalKey(projectId, userId);
         const done: Wake = (messages) => {
           clearTimeout(timer);
           abort.removeEventListener("abort", aborted);

@@ -68,19 +68,19 @@ async function verifiedVisitor(
 async function waitForInbox(
   deps: AppDeps,
   projectId: string,
-  first: WidgetVisitor,
-  look: () => Promise<WidgetVisitor>,
+  first: { visitor: WidgetVisitor; since: number },
+  look: () => Promise<{ visitor: WidgetVisitor; since: number }>,
   ms: number,
   left: AbortSignal,
 ): Promise<WidgetVisitor> {
   const deadline = Date.now() + ms;
-  let visitor = first;
+  let { visitor, since } = first;
   while (visitor.inbox.length === 0 && !left.aborted && Date.now() < deadline) {
     const slice = Math.min(deadline - Date.now(), visitor.user ? LOOK_AGAIN_MS : LOOK_AGAIN_WITHOUT_CARD_MS);
-    const brought = await deps.inboxWaiters.wait(projectId, visitor.user?.id ?? null, slice, left);
+    const brought = await deps.inboxWaiters.wait(projectId, visitor.user?.id ?? null, slice, left, since);
     // The signal's messages are what the inbox holds now: it was empty at the last look.
     if (brought) visitor = { ...visitor, inbox: brought as WidgetMessage[] };
-    else if (!left.aborted) visitor = await look();
+    else if (!left.aborted) ({ visitor, since } = await look());
   }
   return visitor;
 }
@@ -122,13 +122,17 @@ export function widgetRoutes(deps: AppDeps): FastifyPluginAsyncZod {
       async (request, reply) => {
         reply.header("cache-control", "no-store");
         const { wait, ...who } = request.query;
-        const look = () => verifiedVisitor(deps, request.project, who, request.headers["x-nurture-identity"], { inbox: true });
-        const visitor = await look();
-        if (!wait || visitor.inbox.length > 0 || !roomToWait(request.log)) return { messages: visitor.inbox };
+        // Each look notes when it began: a signal heard since then is one it may have missed.
+        const look = async () => {
+          const since = performance.now();
+          return { visitor: await verifiedVisitor(deps, request.project, who, request.headers["x-nurture-identity"], { inbox: true }), since };
+        };
+        const first = await look();
+        if (!wait || first.visitor.inbox.length > 0 || !roomToWait(request.log)) return { messages: first.visitor.inbox };
         // The visitor left (tab closed, navigation): stop waiting for them.
         const left = new AbortController();
         reply.raw.once("close", () => left.abort());
-        return { messages: (await waitForInbox(deps, request.project.id, visitor, look, wait * 1_000, left.signal)).inbox };
+        return { messages: (await waitForInbox(deps, request.project.id, first, look, wait * 1_000, left.signal)).inbox };
       },
     );
 
