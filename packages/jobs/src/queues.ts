@@ -69,8 +69,8 @@ export function createQueues(settings: QueueSettings, connection?: Redis): Queue
     ready: () => redis.status === "ready",
     async signalInbox(projectId, userId, messages) {
       const key = inboxSignalKey(projectId, userId);
-      // Redis brings the same signal back to this process's subscriber a round trip later; the
-      // request it woke is gone by then, and a newer one handed the message again shows it once.
+      // Heard here first; Redis brings the same signal back to this process's subscriber a round
+      // trip later, and a listener that also subscribes drops that echo.
       for (const listener of local) listener(key, messages);
       await redis.publish(inboxSignalChannel(settings.prefix), inboxSignal(key, messages));
     },

@@ -1,4 +1,4 @@
-import { inboxSignalChannel, inboxSignalKey, parseInboxSignal, type Queues } from "@nurture/jobs";
+import { inboxSignal, inboxSignalChannel, inboxSignalKey, parseInboxSignal, type Queues } from "@nurture/jobs";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 
@@ -7,8 +7,9 @@ export interface InboxWaiters {
    * Resolves when the user's inbox is signalled, after `ms`, or when `abort` fires, whichever comes
    * first; with the messages the signal brought, if it brought some. With no user (a visitor
    * without a card yet) only the time or the abort ends it. `since` (performance.now()) is when
-   * the look that found the inbox empty began: a signal heard since then answers at once, so a
-   * message committed while that look was on its way is not left for the next one.
+   * the look that found the inbox empty began: a signal heard since then ends the wait at once
+   * (without messages: the caller looks again), so a message committed while that look was on its
+   * way is not left for the next one.
    */
   wait(projectId: string, userId: number | null, ms: number, abort: AbortSignal, since?: number): Promise<readonly unknown[] | undefined>;
   /** How many requests are waiting now. */
@@ -18,36 +19,51 @@ export interface InboxWaiters {
 }
 
 /**
- * Widget requests waiting for a visitor's inbox, woken by the signals the worker publishes after
- * putting a message there (see inbox-signals). One subscriber connection per API process, opened
- * on the first wait; it reconnects and resubscribes on its own after a Redis outage, during which
- * waits simply run out their time. A worker in this same process is heard directly, without the
- * trip through Redis: two hops fewer between the popup's commit and the widget's answer.
- */
-/**
  * How long a signal is remembered for a request whose look was still on its way when it came: far
  * longer than a look takes, even on a struggling database.
  */
 const RECENT_MS = 10_000;
 
+/**
+ * Widget requests waiting for a visitor's inbox, woken by the signals the worker publishes after
+ * putting a message there (see inbox-signals). One subscriber connection per API process, opened
+ * on the first wait; it reconnects and resubscribes on its own after a Redis outage, during which
+ * waits simply run out their time. A worker in this same process is heard directly, without the
+ * trip through Redis: two hops fewer between the popup's commit and the widget's answer. Redis
+ * then brings the same signal back, which is dropped: it would wake a request that looked after
+ * the message was already there.
+ */
 export function createInboxWaiters(redis: Redis, queues: Pick<Queues, "onInboxSignal">, prefix: string, log: Logger): InboxWaiters {
   type Wake = (messages?: readonly unknown[]) => void;
   const waiting = new Map<string, Set<Wake>>();
   const all = new Set<Wake>();
   let subscriber: Redis | undefined;
-  /** The last signal of each user heard in the last RECENT_MS, oldest first. */
-  const recent = new Map<string, { at: number; messages: readonly unknown[] | undefined }>();
-  const wakeAll = (key: string, messages: readonly unknown[] | undefined) => {
-    const at = performance.now();
-    recent.delete(key);
-    recent.set(key, { at, messages });
-    for (const [old, heard] of recent) {
-      if (heard.at > at - RECENT_MS) break;
-      recent.delete(old);
+  /** When each user's last signal in the last RECENT_MS was heard, oldest first. */
+  const recent = new Map<string, number>();
+  /** This process's own signals, as Redis will bring them back, with when they were heard. */
+  const echoes = new Map<string, number>();
+  const forget = (heard: Map<string, number>, now: number) => {
+    for (const [old, at] of heard) {
+      if (at > now - RECENT_MS) break;
+      heard.delete(old);
     }
+  };
+  const wakeAll = (key: string, messages: readonly unknown[] | undefined) => {
+    const now = performance.now();
+    recent.delete(key);
+    recent.set(key, now);
+    forget(recent, now);
+    forget(echoes, now);
     for (const wake of [...(waiting.get(key) ?? [])]) wake(messages);
   };
-  const stopHearing = queues.onInboxSignal(wakeAll);
+  const stopHearing = queues.onInboxSignal((key, messages) => {
+    if (subscriber) {
+      const text = inboxSignal(key, messages);
+      echoes.delete(text);
+      echoes.set(text, performance.now());
+    }
+    wakeAll(key, messages);
+  });
 
   const listen = () => {
     if (subscriber) return;
@@ -55,6 +71,7 @@ export function createInboxWaiters(redis: Redis, queues: Pick<Queues, "onInboxSi
     subscriber = redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
     subscriber.on("error", () => {});
     subscriber.on("message", (_channel: string, text: string) => {
+      if (echoes.delete(text)) return;
       const { key, messages } = parseInboxSignal(text);
       wakeAll(key, messages);
     });
@@ -66,8 +83,8 @@ export function createInboxWaiters(redis: Redis, queues: Pick<Queues, "onInboxSi
       if (abort.aborted) return Promise.resolve(undefined);
       if (userId !== null) listen();
       const key = userId === null ? null : inboxSignalKey(projectId, userId);
-      const missed = key !== null && since !== undefined ? recent.get(key) : undefined;
-      if (missed && missed.at >= since!) return Promise.resolve(missed.messages);
+      const heardAt = key !== null ? recent.get(key) : undefined;
+      if (heardAt !== undefined && since !== undefined && heardAt >= since) return Promise.resolve(undefined);
       return new Promise((resolve) => {
         const done: Wake = (messages) => {
           clearTimeout(timer);
