@@ -35,6 +35,9 @@ export const defaultJobOptions: JobsOptions = {
 
 export type InboxSignalListener = (key: string, messages: readonly unknown[] | undefined) => void;
 
+/** Takes a job handed over in-process, or answers false (no room now) and the caller enqueues it. */
+export type InProcessTaker<Q extends QueueName> = (payload: JobPayload<Q>) => boolean;
+
 export interface Queues {
   add<Q extends QueueName>(queue: Q, payload: JobPayload<Q>, options?: JobsOptions): Promise<void>;
   get(queue: QueueName): Queue;
@@ -47,6 +50,14 @@ export interface Queues {
    * Redis (an API running beside the worker, as `npm start` runs them); returns the unsubscribe.
    */
   onInboxSignal(listener: InboxSignalListener): () => void;
+  /**
+   * Hands a job straight to a worker of this process when one has room, skipping its trip
+   * through Redis (an API beside the worker, as `npm start` runs them); false when none took it,
+   * and the caller enqueues it as usual.
+   */
+  runInProcess<Q extends QueueName>(queue: Q, payload: JobPayload<Q>): boolean;
+  /** A worker of this process takes `queue`'s in-process jobs (the first with room does); returns the unregister. */
+  onInProcessJob<Q extends QueueName>(queue: Q, taker: InProcessTaker<Q>): () => void;
   close(): Promise<void>;
 }
 
@@ -64,6 +75,7 @@ export function createQueues(settings: QueueSettings, connection?: Redis): Queue
     return queue;
   };
   const local = new Set<InboxSignalListener>();
+  const takers = new Map<QueueName, Set<InProcessTaker<never>>>();
   return {
     get,
     ready: () => redis.status === "ready",
@@ -77,6 +89,19 @@ export function createQueues(settings: QueueSettings, connection?: Redis): Queue
     onInboxSignal(listener) {
       local.add(listener);
       return () => local.delete(listener);
+    },
+    runInProcess(queue, payload) {
+      const here = takers.get(queue) as Set<InProcessTaker<typeof queue>> | undefined;
+      if (!here?.size) return false;
+      const job = jobCatalog[queue].parse(payload) as typeof payload;
+      for (const taker of here) if (taker(job)) return true;
+      return false;
+    },
+    onInProcessJob(queue, taker) {
+      const here = takers.get(queue) ?? new Set();
+      here.add(taker as InProcessTaker<never>);
+      takers.set(queue, here);
+      return () => here.delete(taker as InProcessTaker<never>);
     },
     async add(queue, payload, options) {
       const data = jobCatalog[queue].parse(payload);

@@ -2,6 +2,7 @@ import { purgeHandovers, sweepDeliveries, sweepMaintenance, sweepPipeline } from
 import { closeMailer } from "./channels/mail-transport";
 import { createRedis, DELIVERY_QUEUES, jobCatalog, QUEUE_NAMES, type QueueName } from "@nurture/jobs";
 import { UnrecoverableError, Worker, type ConnectionOptions } from "bullmq";
+import { takePipelineInProcess } from "./in-process-pipeline";
 import { jobHandlers } from "./job-handlers";
 import type { WorkerDeps } from "./worker-deps";
 
@@ -10,12 +11,16 @@ export interface RunningWorker {
   close(): Promise<void>;
   /** Runs the sweeper once now (tests). */
   sweep(): Promise<void>;
+  /** Pipeline runs an API of this process handed over directly, not yet finished. */
+  runningInProcess(): number;
 }
 
 export interface WorkerOptions {
   /** How often the sweeper looks for unprocessed events and due ticks; 0 disables it. */
   sweepIntervalMs?: number;
   concurrency?: number;
+  /** Takes pipeline work straight from an API of this process (default); false: only from Redis. */
+  inProcess?: boolean;
 }
 
 const isDelivery = (name: QueueName) => (DELIVERY_QUEUES as readonly QueueName[]).includes(name);
@@ -32,6 +37,8 @@ function concurrencyOf(name: QueueName, config: WorkerDeps["config"]): number {
 export function startWorker(deps: WorkerDeps, options: WorkerOptions = {}): RunningWorker {
   const connection = createRedis(deps.config.REDIS_URL, "worker");
   const workers: Worker[] = [];
+  /** Jobs being run per queue, for the in-process intake's share of the pipeline's slots. */
+  const running = new Map<QueueName, number>();
   for (const name of QUEUE_NAMES) {
     const handler = jobHandlers[name];
     if (!handler) continue;
@@ -41,7 +48,12 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions = {}): Runn
         const parsed = jobCatalog[name as QueueName].safeParse(job.data);
         // A malformed payload will never succeed: fail it for good instead of retrying.
         if (!parsed.success) throw new UnrecoverableError(`invalid ${name} payload: ${parsed.error.message}`);
-        return (handler as (d: WorkerDeps, p: unknown, j: typeof job) => Promise<unknown>)(deps, parsed.data, job);
+        running.set(name, (running.get(name) ?? 0) + 1);
+        try {
+          return await (handler as (d: WorkerDeps, p: unknown, j: typeof job) => Promise<unknown>)(deps, parsed.data, job);
+        } finally {
+          running.set(name, running.get(name)! - 1);
+        }
       },
       {
         connection: connection as ConnectionOptions,
@@ -58,6 +70,10 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions = {}): Runn
     worker.on("error", (err) => deps.log.error({ queue: name, err }, "worker error"));
     workers.push(worker);
   }
+  const inProcess =
+    options.inProcess === false
+      ? undefined
+      : takePipelineInProcess(deps, { slots: options.concurrency ?? concurrencyOf("pipeline", deps.config), fromQueue: () => running.get("pipeline") ?? 0 });
 
   const sweep = async () => {
     const result = await sweepPipeline({ db: deps.db, queues: deps.queues, now: deps.now, log: deps.log });
@@ -85,8 +101,10 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions = {}): Runn
 
   return {
     sweep,
+    runningInProcess: () => inProcess?.running() ?? 0,
     async close() {
       if (timer) clearInterval(timer);
+      await inProcess?.close();
       await Promise.all(workers.map((w) => w.close()));
       closeMailer(deps.config);
       connection.disconnect();

@@ -16,9 +16,15 @@ export function chunkUsers(userIds: readonly number[]): number[][] {
   return chunks;
 }
 
-/** Enqueues work for the users whose events just committed. */
+/**
+ * Enqueues work for the users whose events just committed. A worker in this process with room
+ * takes a group at once instead: Redis's add and the worker's wake for it were a third of the
+ * time from an event to its popup. Durability is unchanged, as the events are in PostgreSQL
+ * unprocessed until a run commits, and the sweeper finds any a crash left behind.
+ */
 export async function enqueueUsers(queues: Queues, projectId: string, userIds: readonly number[]): Promise<void> {
-  const chunks = chunkUsers(userIds);
+  const chunks = chunkUsers(userIds).filter((ids) => !queues.runInProcess("pipeline", { projectId, userIds: ids }));
+  if (chunks.length === 0) return;
   // One job (a visitor's single event, usually) goes without addBulk's MULTI wrapping.
   if (chunks.length === 1) await queues.get("pipeline").add("pipeline", { projectId, userIds: chunks[0]! });
   else await queues.get("pipeline").addBulk(chunks.map((ids) => ({ name: "pipeline", data: { projectId, userIds: ids } })));
