@@ -19,8 +19,6 @@ export interface WorkerOptions {
   /** How often the sweeper looks for unprocessed events and due ticks; 0 disables it. */
   sweepIntervalMs?: number;
   concurrency?: number;
-  /** Takes pipeline work straight from an API of this process (default); false: only from Redis. */
-  inProcess?: boolean;
 }
 
 const isDelivery = (name: QueueName) => (DELIVERY_QUEUES as readonly QueueName[]).includes(name);
@@ -70,10 +68,8 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions = {}): Runn
     worker.on("error", (err) => deps.log.error({ queue: name, err }, "worker error"));
     workers.push(worker);
   }
-  const inProcess =
-    options.inProcess === false
-      ? undefined
-      : takePipelineInProcess(deps, { slots: options.concurrency ?? concurrencyOf("pipeline", deps.config), fromQueue: () => running.get("pipeline") ?? 0 });
+  // Pipeline work an API of this process hands over; a worker with no API beside it gets none.
+  const inProcess = takePipelineInProcess(deps, { slots: options.concurrency ?? concurrencyOf("pipeline", deps.config), fromQueue: () => running.get("pipeline") ?? 0 });
 
   const sweep = async () => {
     const result = await sweepPipeline({ db: deps.db, queues: deps.queues, now: deps.now, log: deps.log });
@@ -101,10 +97,10 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions = {}): Runn
 
   return {
     sweep,
-    runningInProcess: () => inProcess?.running() ?? 0,
+    runningInProcess: () => inProcess.running(),
     async close() {
       if (timer) clearInterval(timer);
-      await inProcess?.close();
+      await inProcess.close();
       await Promise.all(workers.map((w) => w.close()));
       closeMailer(deps.config);
       connection.disconnect();
