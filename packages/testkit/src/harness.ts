@@ -97,10 +97,11 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       for (;;) {
         const pending = await db.selectFrom("events").select((eb) => eb.fn.countAll<number>().as("n")).where("processed_at", "is", null).executeTakeFirstOrThrow();
         const counts = await queues.get("pipeline").getJobCounts("waiting", "active", "delayed", "prioritized");
-        const busy = Number(pending.n) > 0 || (counts.waiting ?? 0) + (counts.active ?? 0) + (counts.prioritized ?? 0) + worker.runningInProcess() > 0;
+        const underWay = (counts.waiting ?? 0) + (counts.active ?? 0) + worker.runningInProcess();
+        const busy = Number(pending.n) > 0 || underWay + (counts.prioritized ?? 0) > 0;
         if (!busy) return;
         if (Date.now() > deadline) throw new Error(`pipeline not drained after ${timeoutMs} ms: ${pending.n} events unprocessed`);
-        if (Number(pending.n) > 0 && (counts.waiting ?? 0) + (counts.active ?? 0) + worker.runningInProcess() === 0) await worker.sweep();
+        if (Number(pending.n) > 0 && underWay === 0) await worker.sweep();
         await new Promise((r) => setTimeout(r, 50));
       }
     },

@@ -35,8 +35,8 @@ function concurrencyOf(name: QueueName, config: WorkerDeps["config"]): number {
 export function startWorker(deps: WorkerDeps, options: WorkerOptions = {}): RunningWorker {
   const connection = createRedis(deps.config.REDIS_URL, "worker");
   const workers: Worker[] = [];
-  /** Jobs being run per queue, for the in-process intake's share of the pipeline's slots. */
-  const running = new Map<QueueName, number>();
+  /** Pipeline jobs from the queue being run, for the in-process intake's share of the slots. */
+  let pipelineJobsRunning = 0;
   for (const name of QUEUE_NAMES) {
     const handler = jobHandlers[name];
     if (!handler) continue;
@@ -46,11 +46,12 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions = {}): Runn
         const parsed = jobCatalog[name as QueueName].safeParse(job.data);
         // A malformed payload will never succeed: fail it for good instead of retrying.
         if (!parsed.success) throw new UnrecoverableError(`invalid ${name} payload: ${parsed.error.message}`);
-        running.set(name, (running.get(name) ?? 0) + 1);
+        const counted = name === "pipeline";
+        if (counted) pipelineJobsRunning++;
         try {
           return await (handler as (d: WorkerDeps, p: unknown, j: typeof job) => Promise<unknown>)(deps, parsed.data, job);
         } finally {
-          running.set(name, running.get(name)! - 1);
+          if (counted) pipelineJobsRunning--;
         }
       },
       {
@@ -69,7 +70,7 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions = {}): Runn
     workers.push(worker);
   }
   // Pipeline work an API of this process hands over; a worker with no API beside it gets none.
-  const inProcess = takePipelineInProcess(deps, { slots: options.concurrency ?? concurrencyOf("pipeline", deps.config), fromQueue: () => running.get("pipeline") ?? 0 });
+  const inProcess = takePipelineInProcess(deps, { slots: options.concurrency ?? concurrencyOf("pipeline", deps.config), fromQueue: () => pipelineJobsRunning });
 
   const sweep = async () => {
     const result = await sweepPipeline({ db: deps.db, queues: deps.queues, now: deps.now, log: deps.log });
